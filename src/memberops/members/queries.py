@@ -1,0 +1,195 @@
+"""The read side of members: search with keyset pagination, timelines, export rows."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from memberops.errors import NotFound, ValidationFailed
+from memberops.members import rules
+from memberops.members.models import Member, MemberTag
+from memberops.members.schemas import TimelineEntry
+from memberops.outbox import OutboxEvent
+
+SORTS = ("-id", "id", "-joined_at", "joined_at", "name", "-name")
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    """Every criterion is optional; all given ones must hold (AND)."""
+
+    phone: str | None = None
+    email: str | None = None
+    q: str | None = None  # a fragment of name, phone digits or email
+    tag: str | None = None
+    tier: str | None = None
+    status: str | None = None
+    region: str | None = None  # province or city
+    channel: str | None = None
+    referrer_id: int | None = None
+    joined_from: datetime | None = None  # inclusive
+    joined_to: datetime | None = None  # exclusive
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in self.__dict__.values())
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Member]
+    next_cursor: str | None
+
+
+def _like(fragment: str) -> str:
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def filtered(filters: MemberFilter) -> Select[tuple[Member]]:
+    stmt = select(Member)
+    if filters.phone:
+        stmt = stmt.where(Member.phone == rules.phone_search_key(filters.phone))
+    if filters.email:
+        stmt = stmt.where(func.lower(Member.email) == filters.email.strip().lower())
+    if filters.q:
+        text = filters.q.strip()
+        conditions = [Member.name.like(_like(text), escape="\\"),
+                      Member.email.like(_like(text.lower()), escape="\\")]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if digits and len(digits) >= 3:
+            conditions.append(Member.phone.like(_like(digits), escape="\\"))
+        stmt = stmt.where(or_(*conditions))
+    if filters.tag:
+        stmt = stmt.where(Member.id.in_(
+            select(MemberTag.member_id).where(MemberTag.tag == filters.tag.strip())))
+    for column, value in ((Member.tier, filters.tier), (Member.status, filters.status),
+                          (Member.channel, filters.channel),
+                          (Member.referrer_id, filters.referrer_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if filters.region:
+        stmt = stmt.where(or_(Member.province == filters.region.strip(),
+                              Member.city == filters.region.strip()))
+    if filters.joined_from:
+        stmt = stmt.where(Member.joined_at >= filters.joined_from)
+    if filters.joined_to:
+        stmt = stmt.where(Member.joined_at < filters.joined_to)
+    return stmt
+
+
+def _sort_key(sort: str) -> tuple[Any, bool]:
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    column = {"id": Member.id, "joined_at": Member.joined_at,
+              "name": func.coalesce(Member.name, "")}[name]
+    return column, descending
+
+
+def encode_cursor(sort: str, member: Member) -> str:
+    name = sort.lstrip("-")
+    value: Any = member.id
+    if name == "joined_at":
+        value = member.joined_at.isoformat()
+    elif name == "name":
+        value = member.name or ""
+    raw = json.dumps([sort, value, member.id], ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        if cursor_sort != sort or not isinstance(last_id, int):
+            raise ValueError
+        if sort.lstrip("-") == "joined_at":
+            value = datetime.fromisoformat(value)
+        return value, last_id
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ValidationFailed("invalid cursor for this sort order; start again without it",
+                               code="invalid_cursor") from None
+
+
+def search(session: Session, filters: MemberFilter, *, limit: int = 50,
+           cursor: str | None = None, sort: str = "-id") -> Page:
+    """One page of members matching the filter, in the given order."""
+    if sort not in SORTS:
+        raise ValidationFailed(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"limit must be 1–{MAX_LIMIT}", code="invalid_limit")
+    column, descending = _sort_key(sort)
+    stmt = filtered(filters)
+    if cursor:
+        value, last_id = _decode_cursor(cursor, sort)
+        if descending:
+            stmt = stmt.where(or_(column < value, and_(column == value, Member.id < last_id)))
+        else:
+            stmt = stmt.where(or_(column > value, and_(column == value, Member.id > last_id)))
+    order = (column.desc(), Member.id.desc()) if descending else (column.asc(), Member.id.asc())
+    rows = list(session.execute(stmt.order_by(*order).limit(limit + 1)).scalars())
+    next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def count(session: Session, filters: MemberFilter) -> int:
+    return int(session.execute(
+        select(func.count()).select_from(filtered(filters).subquery())).scalar_one())
+
+
+def iterate(session: Session, filters: MemberFilter, *, batch: int = 2000,
+            sort: str = "id") -> Iterator[Member]:
+    """Every matching member, fetched a batch at a time (for exports)."""
+    cursor: str | None = None
+    while True:
+        page = search(session, filters, limit=min(batch, MAX_LIMIT), cursor=cursor, sort=sort)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def get(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} not found", code="member_not_found")
+    return member
+
+
+# How each event reads on a timeline; other domains add theirs with `describe_event`.
+TIMELINE_TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
+    "member.registered": lambda p: f"Joined via {p.get('channel')}"
+    + (f", referred by member {p['referrer_id']}" if p.get("referrer_id") else ""),
+    "member.updated": lambda p: "Profile changed: " + ", ".join(sorted(p.get("changes", {}))),
+    "member.tags_changed": lambda p: " ".join(
+        [f"+{t}" for t in p.get("added", [])] + [f"-{t}" for t in p.get("removed", [])]),
+    "member.consent_changed": lambda p: f"{p.get('channel')} consent "
+    + ("granted" if p.get("granted") else "revoked"),
+    "member.status_changed": lambda p: f"Status {p.get('before')} → {p.get('after')}: "
+    f"{p.get('reason')}",
+}
+
+
+def describe_event(event_type: str, text: Callable[[dict[str, Any]], str]) -> None:
+    TIMELINE_TEXT[event_type] = text
+
+
+def timeline(session: Session, member_id: int, *, limit: int = 100,
+             before_id: int | None = None) -> list[TimelineEntry]:
+    """What happened to a member, newest first: what, when and by whom."""
+    get(session, member_id)
+    stmt = select(OutboxEvent).where(OutboxEvent.member_id == member_id)
+    if before_id is not None:
+        stmt = stmt.where(OutboxEvent.id < before_id)
+    rows = session.execute(stmt.order_by(OutboxEvent.id.desc()).limit(limit)).scalars()
+    return [TimelineEntry(
+        id=row.id, at=row.occurred_at, kind=row.event_type,
+        summary=TIMELINE_TEXT.get(row.event_type, lambda p: row.event_type)(row.payload),
+        actor=row.actor, data=row.payload) for row in rows]

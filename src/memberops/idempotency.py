@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, delete, select, update
+from sqlalchemy import Integer, String, Text, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -196,5 +196,4 @@ class IdempotencyGuard:
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.db.session(readonly=True) as session:
-            return session.execute(select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)).scalar_one_or_none()
+            return session.get(IdempotencyRecord, (scope, key))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from memberops.db import JSONType, Base, UTCDateTime
+from memberops.db import Base, JSONType, UTCDateTime
 
 
 class OutboxEvent(Base):

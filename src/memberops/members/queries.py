@@ -189,7 +189,11 @@ def timeline(session: Session, member_id: int, *, limit: int = 100,
     if before_id is not None:
         stmt = stmt.where(OutboxEvent.id < before_id)
     rows = session.execute(stmt.order_by(OutboxEvent.id.desc()).limit(limit)).scalars()
-    return [TimelineEntry(
-        id=row.id, at=row.occurred_at, kind=row.event_type,
-        summary=TIMELINE_TEXT.get(row.event_type, lambda p: row.event_type)(row.payload),
-        actor=row.actor, data=row.payload) for row in rows]
+    return [TimelineEntry(id=row.id, at=row.occurred_at, kind=row.event_type,
+                          summary=describe(row.event_type, row.payload), actor=row.actor,
+                          data=row.payload) for row in rows]
+
+
+def describe(event_type: str, payload: dict[str, Any]) -> str:
+    text = TIMELINE_TEXT.get(event_type)
+    return text(payload) if text else event_type.replace(".", " ").replace("_", " ")

@@ -1,0 +1,66 @@
+"""Running a POST under an Idempotency-Key (API.md conventions, memberops.idempotency)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from memberops.api.deps import Context
+from memberops.api.errors import domain_problem_body
+from memberops.errors import DomainError, RequestInProgress, ValidationFailed
+from memberops.idempotency import StoredResponse, request_fingerprint, validate_key
+from memberops.uow import UnitOfWork
+
+Work = Callable[[UnitOfWork], tuple[int, Any]]
+
+
+def _replay(stored: StoredResponse) -> JSONResponse:
+    media = "application/problem+json" if stored.status >= 400 else "application/json"
+    return JSONResponse(stored.body, status_code=stored.status, media_type=media,
+                        headers={"Idempotent-Replayed": "true"})
+
+
+async def run(request: Request, ctx: Context, work: Work, *, required: bool) -> JSONResponse:
+    """Run `work` in a unit of work once per key; repeats get the first response back."""
+    from starlette.concurrency import run_in_threadpool
+
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        if required:
+            raise ValidationFailed("this request moves value: send an Idempotency-Key header",
+                                   code="idempotency_key_required")
+        return await run_in_threadpool(_run_plain, ctx, work)
+    validate_key(key)
+    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    return await run_in_threadpool(_run_keyed, ctx, work, key, fingerprint)
+
+
+def _run_plain(ctx: Context, work: Work) -> JSONResponse:
+    with ctx.uow() as uow:
+        status, body = work(uow)
+    return JSONResponse(body, status_code=status)
+
+
+def _run_keyed(ctx: Context, work: Work, key: str, fingerprint: str) -> JSONResponse:
+    guard = ctx.services.guard
+    scope = f"{ctx.actor.kind}:{ctx.actor.id}"
+    claim = guard.claim(scope, key, fingerprint, ctx.request_id)
+    if isinstance(claim, StoredResponse):
+        return _replay(claim)
+    try:
+        with ctx.uow() as uow:
+            status, body = work(uow)
+            guard.complete(uow.session, claim, status, body)
+    except RequestInProgress:
+        raise
+    except DomainError as exc:
+        # A refusal is an answer too: a retry with this key gets the same one.
+        guard.complete_alone(claim, exc.status, domain_problem_body(exc))
+        raise
+    except BaseException:
+        guard.release(claim)
+        raise
+    return JSONResponse(body, status_code=status)

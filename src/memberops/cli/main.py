@@ -1,0 +1,21 @@
+"""The `memberops` command."""
+
+from __future__ import annotations
+
+import typer
+
+from memberops.cli import access, audit, db, serve
+
+app = typer.Typer(
+    name="memberops", no_args_is_help=True, add_completion=False,
+    help="memberops: membership operations (会员运营). "
+         "The database is named by MEMBEROPS_DATABASE_URL.",
+)
+app.add_typer(db.app, name="db")
+app.add_typer(access.apikey_app, name="apikey")
+app.add_typer(access.operator_app, name="operator")
+app.add_typer(audit.app, name="audit")
+app.command("serve")(serve.serve)
+
+if __name__ == "__main__":
+    app()

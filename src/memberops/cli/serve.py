@@ -1,0 +1,25 @@
+"""`memberops serve`: the API, its docs and (later) the console."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from memberops import logs
+from memberops.api.app import create_app
+from memberops.cli.common import handle_errors, settings
+from memberops.migrate import require_current
+
+
+def run_server(host: str, port: int) -> None:
+    cfg = settings()
+    logs.configure(cfg.log_level, cfg.log_format)
+    require_current(cfg.database_url)
+    uvicorn.run(create_app(cfg), host=host, port=port, log_config=None, access_log=False)
+
+
+@handle_errors
+def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
+          port: int = typer.Option(8000, min=1, max=65535)) -> None:
+    """Serve the API (/api/v1) with its docs (/docs); refuses an unmigrated database."""
+    run_server(host, port)

@@ -16,8 +16,6 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     # members
     ("POST", "/api/v1/members"): Permission.MEMBERS_REGISTER,
     ("GET", "/api/v1/members"): Permission.MEMBERS_READ,
-    ("GET", "/api/v1/members/export"): Permission.MEMBERS_EXPORT,
-    ("POST", "/api/v1/members/import"): Permission.MEMBERS_IMPORT,
     ("GET", "/api/v1/members/{member_id}"): Permission.MEMBERS_READ,
     ("PATCH", "/api/v1/members/{member_id}"): Permission.MEMBERS_WRITE,
     ("POST", "/api/v1/members/{member_id}/tags"): Permission.MEMBERS_WRITE,

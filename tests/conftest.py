@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 from memberops import migrate
 from memberops.access import service as access_service
@@ -40,19 +41,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A database at the migration head: a template file on SQLite, the test DB on PostgreSQL."""
-    if ON_POSTGRES:
-        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the migration head: a template file on SQLite; on PostgreSQL a database
+    of this run's own on the given server (so runs in parallel never meet), or the given
+    database itself when we may not create one."""
+    if not ON_POSTGRES:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        migrate.upgrade(f"sqlite:///{path}")
+        yield str(path)
+        return
+    url = make_url(PG_URL)
+    name = f"{url.database}_run{os.getpid()}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        run_url = url.set(database=name).render_as_string(hide_password=False)
+    except DBAPIError:
+        name, run_url = "", PG_URL
+        with admin.connect() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        migrate.upgrade(PG_URL)
-        return PG_URL
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return str(path)
+    migrate.upgrade(run_url)
+    yield run_url
+    if name:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_all(url: str) -> None:

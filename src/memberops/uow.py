@@ -86,7 +86,9 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None and not self.readonly:
+            if self.readonly:
+                pass  # closing ends the read transaction; loaded objects stay readable
+            elif exc_type is None:
                 self.commit()
             else:
                 self.session.rollback()

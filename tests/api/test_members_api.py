@@ -37,3 +37,85 @@ def test_missing_key_is_401_problem(client: TestClient) -> None:
     assert resp.headers["content-type"].startswith("application/problem+json")
     body = resp.json()
     assert body["code"] == "unauthenticated" and body["status"] == 401
+
+
+def _new(client, auth, **fields) -> dict:
+    resp = client.post("/api/v1/members", headers=auth("operator"), json=fields)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def test_search_pages_with_cursor_and_filters(client, auth) -> None:
+    made = [_new(client, auth, phone=f"1380000000{i}", tags=["vip"] if i % 2 else [],
+                 region={"province": "浙江", "city": "杭州"}) for i in range(5)]
+    headers = auth("analyst")
+    first = client.get("/api/v1/members?limit=2", headers=headers).json()
+    assert [m["id"] for m in first["items"]] == [made[4]["id"], made[3]["id"]]
+    second = client.get(f"/api/v1/members?limit=2&cursor={first['next_cursor']}",
+                        headers=headers).json()
+    assert [m["id"] for m in second["items"]] == [made[2]["id"], made[1]["id"]]
+    vip = client.get("/api/v1/members?tag=vip", headers=headers).json()
+    assert {m["id"] for m in vip["items"]} == {made[1]["id"], made[3]["id"]}
+    assert vip["next_cursor"] is None
+    by_phone = client.get("/api/v1/members", params={"phone": "138 0000 0003"},
+                          headers=headers).json()
+    assert [m["id"] for m in by_phone["items"]] == [made[3]["id"]]
+    by_region = client.get("/api/v1/members", params={"region": "杭州", "limit": 10},
+                           headers=headers).json()
+    assert len(by_region["items"]) == 5
+    today = client.get("/api/v1/members", params={"joined_from": "2026-06-15",
+                                                  "joined_to": "2026-06-15"},
+                       headers=headers).json()
+    assert len(today["items"]) == 5
+
+
+def test_patch_tags_consent_status_and_timeline(client, auth) -> None:
+    member = _new(client, auth, phone="13800000001", name="A")
+    url, headers = f"/api/v1/members/{member['id']}", auth("operator")
+    patched = client.patch(url, headers=headers, json={"name": "B", "birthday": "1991-03-04"})
+    assert patched.status_code == 200 and patched.json()["name"] == "B"
+    tagged = client.post(f"{url}/tags", headers=headers, json={"tags": ["gold-prospect"]})
+    assert tagged.json()["tags"] == ["gold-prospect"]
+    untagged = client.delete(f"{url}/tags/gold-prospect", headers=headers)
+    assert untagged.json()["tags"] == []
+    consent = client.put(f"{url}/consents/wechat", headers=headers, json={"granted": True})
+    assert consent.json()["consents"]["wechat"]["granted"] is True
+    frozen = client.post(f"{url}/status", headers=headers,
+                         json={"status": "frozen", "reason": "chargeback"})
+    assert frozen.json()["status"] == "frozen" and frozen.json()["status_reason"] == "chargeback"
+    timeline = client.get(f"{url}/timeline", headers=auth("till")).json()["items"]
+    assert [e["kind"] for e in timeline] == [
+        "member.status_changed", "member.consent_changed", "member.tags_changed",
+        "member.tags_changed", "member.updated", "member.registered"]
+    assert timeline[0]["summary"] == "Status active → frozen: chargeback"
+    assert all(e["actor"] == "api_key:operator test" for e in timeline)
+
+
+def test_request_id_is_echoed_and_recorded_in_audit(client, auth) -> None:
+    resp = client.post("/api/v1/members", headers={**auth("operator"),
+                                                   "X-Request-ID": "till-42-abc"},
+                       json={"phone": "13800000001"})
+    assert resp.headers["x-request-id"] == "till-42-abc"
+    audit = client.get("/api/v1/audit", params={"action": "member.registered"},
+                       headers=auth("admin")).json()["items"]
+    assert audit[0]["request_id"] == "till-42-abc"
+    assert audit[0]["actor"]["name"] == "operator test"
+    assert audit[0]["changes"]["phone"]["after"] == "+8613800000001"
+
+
+def test_rate_limit_gives_429_with_retry_after(app_factory, auth) -> None:
+    client = app_factory(rate_limit="3/minute")
+    headers = auth("analyst")
+    codes = [client.get("/api/v1/members", headers=headers).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    resp = client.get("/api/v1/members", headers=headers)
+    assert resp.json()["code"] == "rate_limited"
+    assert 1 <= int(resp.headers["retry-after"]) <= 60
+    # Another key has its own allowance.
+    assert client.get("/api/v1/members", headers=auth("operator")).status_code == 200
+
+
+def test_openapi_docs_are_served(client) -> None:
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/members" in spec["paths"]

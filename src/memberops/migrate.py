@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine
 from memberops.errors import SchemaOutOfDate
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Alembic narrates every step at INFO; operators need only warnings and our one-line result.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def alembic_config(url: str) -> Config:
@@ -25,7 +27,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Create or migrate the database at `url` to `revision`."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(url), revision)
 
 

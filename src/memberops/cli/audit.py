@@ -23,7 +23,11 @@ def _changes(entry: AuditEntry) -> str:
 
 
 def _table(entries: list[AuditEntry]) -> Table:
-    table = Table("id", "at (UTC)", "actor", "action", "target", "changes", "reason", "request")
+    table = Table("id", "at (UTC)", "actor")
+    table.add_column("action", no_wrap=True)
+    table.add_column("target", no_wrap=True)
+    for name in ("changes", "reason", "request"):
+        table.add_column(name, overflow="fold")
     for e in entries:
         table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", f"{e.actor_kind}:{e.actor_name}",
                       e.action, f"{e.target_type}:{e.target_id}", _changes(e), e.reason or "",

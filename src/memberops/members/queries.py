@@ -53,7 +53,7 @@ def _like(fragment: str) -> str:
     return f"%{escaped}%"
 
 
-def filtered(filters: MemberFilter) -> Select[tuple[Member]]:
+def filtered(filters: MemberFilter) -> Select[Member]:
     stmt = select(Member)
     if filters.phone:
         stmt = stmt.where(Member.phone == rules.phone_search_key(filters.phone))

@@ -29,7 +29,7 @@ def _run(*args: str | Path, **kwargs: object) -> int:
 
 def ensure_venv() -> None:
     """Create .venv and install the project with its dev tools, once per pyproject change."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py may be started by an older python3
         sys.exit(f"memberops needs Python 3.11 or newer (this is {sys.version.split()[0]})")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:

@@ -168,8 +168,9 @@ def test_search_filters_and_cursor_pages_through_everything(make_uow, clock) -> 
         assert queries.count(uow.session, f(q="张1")) == 1
         assert queries.count(uow.session, f(q="00003")) == 1
         assert queries.count(uow.session, f(phone="139 0000 0004")) == 1
+        # joined_to is exclusive: the member who joined exactly now is not counted.
         assert queries.count(uow.session, f(
-            joined_from=clock.now() - timedelta(days=25), joined_to=clock.now())) == 2  # to is exclusive
+            joined_from=clock.now() - timedelta(days=25), joined_to=clock.now())) == 2
 
 
 def test_birthday_oldest_bound(make_uow) -> None:

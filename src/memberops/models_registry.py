@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "memberops.audit.models",
     "memberops.access.models",
     "memberops.members.models",
+    "memberops.ledger.models",
 )
 
 

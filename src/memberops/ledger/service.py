@@ -1,0 +1,228 @@
+"""Posting to the ledger: lock balances in address order, check, apply, record — once.
+
+Every movement of points or money goes through `post`. Balances are a cache
+updated in the same transaction as the postings that justify them; only
+`system:*` accounts may go negative; an entry key makes a retry return the
+first entry instead of moving value twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from memberops.errors import (
+    Conflict,
+    IdempotencyMismatch,
+    InsufficientBalance,
+    NotFound,
+    ValidationFailed,
+)
+from memberops.ledger import rules
+from memberops.ledger.models import LedgerBalance, LedgerEntry, LedgerHold, LedgerPosting
+from memberops.ledger.rules import Posting
+from memberops.uow import UnitOfWork
+
+BALANCES: Table = LedgerBalance.__table__  # type: ignore[assignment]
+Key = tuple[str, str]
+
+
+def _select_locked(session: Session, keys: list[Key]) -> dict[Key, int]:
+    # FOR UPDATE in (address, asset) order: every writer locks in the same order, so two
+    # payments touching the same accounts queue instead of deadlocking (DESIGN rule 7).
+    # SQLite has no row locks; there the write transaction began with BEGIN IMMEDIATE.
+    stmt = (select(BALANCES.c.address, BALANCES.c.asset, BALANCES.c.balance)
+            .where(tuple_(BALANCES.c.address, BALANCES.c.asset).in_(keys))
+            .order_by(BALANCES.c.address, BALANCES.c.asset).with_for_update())
+    return {(a, s): b for a, s, b in session.execute(stmt)}
+
+
+def _insert_missing(session: Session, keys: list[Key], now: datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{"address": a, "asset": s, "balance": 0, "updated_at": now} for a, s in keys]
+    session.execute(insert(BALANCES).on_conflict_do_nothing(), rows)
+
+
+def lock_balances(session: Session, keys: list[Key], now: datetime) -> dict[Key, int]:
+    """Lock (creating at zero where new) the balance rows of these accounts, in order."""
+    ordered = sorted(set(keys))
+    found = _select_locked(session, ordered)
+    missing = [k for k in ordered if k not in found]
+    if missing:
+        _insert_missing(session, missing, now)
+        found = _select_locked(session, ordered)
+    return found
+
+
+def _existing(session: Session, key: str, digest: str) -> LedgerEntry | None:
+    entry = session.execute(
+        select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).scalar_one_or_none()
+    if entry is not None and entry.input_hash != digest:
+        raise IdempotencyMismatch(f"ledger key {key!r} was already used for another movement")
+    return entry
+
+
+def _check_funds(current: dict[Key, int], net: dict[Key, int]) -> None:
+    for (address, asset), delta in sorted(net.items()):
+        after = current[(address, asset)] + delta
+        if delta < 0 and after < 0 and not rules.is_system(address):
+            raise InsufficientBalance(
+                f"{address} holds {current[(address, asset)]} {asset}, "
+                f"{-delta} needed", account=address, asset=asset,
+                available=current[(address, asset)], requested=-delta)
+
+
+def post(uow: UnitOfWork, *, key: str, kind: str, postings: list[Posting],
+         reference: str | None = None, reason: str | None = None,
+         details: dict[str, Any] | None = None, reverses_id: int | None = None) -> LedgerEntry:
+    """Apply one entry atomically; the same key and input return the first entry."""
+    try:
+        rules.check_postings(postings)
+    except ValueError as exc:
+        raise rules_error(str(exc)) from None
+    details = details or {}
+    digest = rules.input_hash(kind, postings, {**details, "reverses": reverses_id})
+    net = rules.deltas(postings)
+    now = uow.clock.now()
+    current = lock_balances(uow.session, list(net), now)
+    # Checked after the locks: a concurrent duplicate touches the same accounts, so it
+    # waited for us and now sees our committed entry.
+    if (done := _existing(uow.session, key, digest)) is not None:
+        return done
+    _check_funds(current, net)
+    entry = LedgerEntry(idempotency_key=key, input_hash=digest, kind=kind, reference=reference,
+                        reason=reason, reverses_id=reverses_id, details=details,
+                        actor=uow.actor.label, created_at=now,
+                        postings=[LedgerPosting(source=p.source, destination=p.destination,
+                                                asset=p.asset, amount=p.amount)
+                                  for p in postings])
+    uow.session.add(entry)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise Conflict(f"ledger key {key!r} or reversal already recorded",
+                       code="ledger_conflict") from None
+    _apply(uow.session, current, net, now)
+    return entry
+
+
+def _apply(session: Session, current: dict[Key, int], net: dict[Key, int],
+           now: datetime) -> None:
+    changed = [{"a": a, "s": s, "b": current[(a, s)] + d, "t": now}
+               for (a, s), d in sorted(net.items()) if d]
+    if changed:
+        session.execute(
+            update(BALANCES)
+            .where(BALANCES.c.address == bindparam("a"), BALANCES.c.asset == bindparam("s"))
+            .values(balance=bindparam("b"), updated_at=bindparam("t")), changed)
+
+
+def rules_error(detail: str) -> ValidationFailed:
+    return ValidationFailed(detail, code="invalid_posting")
+
+
+def reverse(uow: UnitOfWork, entry_id: int, *, key: str, reason: str,
+            kind: str | None = None) -> LedgerEntry:
+    """Undo an entry with its mirror image; each entry can be reversed once."""
+    original = uow.session.get(LedgerEntry, entry_id)
+    if original is None:
+        raise NotFound(f"ledger entry {entry_id} not found")
+    if original.reverses_id is not None:
+        raise Conflict(f"entry {entry_id} is itself a reversal", code="reversal_of_reversal")
+    already = uow.session.execute(select(LedgerEntry).where(
+        LedgerEntry.reverses_id == entry_id)).scalar_one_or_none()
+    if already is not None and already.idempotency_key != key:
+        raise Conflict(f"entry {entry_id} was already reversed by entry {already.id}",
+                       code="already_reversed")
+    postings = [Posting(p.source, p.destination, p.asset, p.amount) for p in original.postings]
+    return post(uow, key=key, kind=kind or f"{original.kind}.reversal",
+                postings=rules.reversal_of(postings), reference=original.reference,
+                reason=reason, reverses_id=original.id)
+
+
+def balance(session: Session, address: str, asset: str) -> int:
+    value = session.execute(select(LedgerBalance.balance).where(
+        LedgerBalance.address == address, LedgerBalance.asset == asset)).scalar()
+    return int(value or 0)
+
+
+def balances(session: Session, addresses: list[str], asset: str) -> dict[str, int]:
+    rows = session.execute(select(LedgerBalance.address, LedgerBalance.balance).where(
+        LedgerBalance.address.in_(addresses), LedgerBalance.asset == asset))
+    found = {a: int(b) for a, b in rows}
+    return {a: found.get(a, 0) for a in addresses}
+
+
+# --- holds ---------------------------------------------------------------------------
+
+def hold(uow: UnitOfWork, *, key: str, source: str, destination: str, asset: str,
+         amount: int, expires_at: datetime | None = None, kind: str = "hold",
+         reference: str | None = None) -> LedgerHold:
+    """Park `amount` from source in the hold's own account until posted, voided or expired."""
+    existing = uow.session.execute(
+        select(LedgerHold).where(LedgerHold.idempotency_key == key)).scalar_one_or_none()
+    if existing is not None:
+        same = (existing.source, existing.destination, existing.asset, existing.amount) == \
+            (source, destination, asset, amount)
+        if not same:
+            raise IdempotencyMismatch(f"hold key {key!r} was already used for another hold")
+        return existing
+    held = LedgerHold(idempotency_key=key, source=source, destination=destination,
+                      asset=asset, amount=amount, status="pending", expires_at=expires_at,
+                      created_at=uow.clock.now())
+    uow.session.add(held)
+    uow.session.flush()
+    entry = post(uow, key=f"hold:{key}", kind=kind, reference=reference,
+                 postings=[Posting(source, held.escrow, asset, amount)])
+    held.hold_entry_id = entry.id
+    return held
+
+
+def _resolve(uow: UnitOfWork, hold_id: int, status: str) -> LedgerHold:
+    # The conditional update is the "exactly once": a second resolver changes no row.
+    result = uow.session.execute(
+        update(LedgerHold).where(LedgerHold.id == hold_id, LedgerHold.status == "pending")
+        .values(status=status, resolved_at=uow.clock.now()))
+    held = uow.session.get(LedgerHold, hold_id, populate_existing=True)
+    if held is None:
+        raise NotFound(f"hold {hold_id} not found")
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"hold {hold_id} is already {held.status}", code="hold_resolved")
+    return held
+
+
+def capture_hold(uow: UnitOfWork, hold_id: int, amount: int | None = None) -> LedgerHold:
+    """Post the hold (all of it, or `amount` with the rest returned to the source)."""
+    held = _resolve(uow, hold_id, "posted")
+    amount = held.amount if amount is None else amount
+    if not 0 < amount <= held.amount:
+        raise rules_error(f"capture must be 1–{held.amount}, got {amount}")
+    postings = [Posting(held.escrow, held.destination, held.asset, amount)]
+    if amount < held.amount:
+        postings.append(Posting(held.escrow, held.source, held.asset, held.amount - amount))
+    entry = post(uow, key=f"hold:{held.idempotency_key}:posted", kind="hold.posted",
+                 postings=postings)
+    held.resolve_entry_id = entry.id
+    return held
+
+
+def release_hold(uow: UnitOfWork, hold_id: int, *, expired: bool = False) -> LedgerHold:
+    """Return the held amount to its source (void, or expiry when `expired`)."""
+    status = "expired" if expired else "voided"
+    held = _resolve(uow, hold_id, status)
+    entry = post(uow, key=f"hold:{held.idempotency_key}:{status}", kind=f"hold.{status}",
+                 postings=[Posting(held.escrow, held.source, held.asset, held.amount)])
+    held.resolve_entry_id = entry.id
+    return held
+
+
+def due_holds(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+    return list(session.execute(select(LedgerHold.id).where(
+        LedgerHold.status == "pending", LedgerHold.expires_at <= now)
+        .order_by(LedgerHold.id).limit(limit)).scalars())

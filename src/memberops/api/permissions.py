@@ -23,6 +23,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("PUT", "/api/v1/members/{member_id}/consents/{channel}"): Permission.MEMBERS_WRITE,
     ("POST", "/api/v1/members/{member_id}/status"): Permission.MEMBERS_WRITE,
     ("GET", "/api/v1/members/{member_id}/timeline"): Permission.MEMBERS_READ,
+    ("GET", "/api/v1/members/export"): Permission.MEMBERS_EXPORT,
+    ("POST", "/api/v1/members/import"): Permission.MEMBERS_IMPORT,
     # access
     ("GET", "/api/v1/api-keys"): Permission.ACCESS_MANAGE,
     ("POST", "/api/v1/api-keys"): Permission.ACCESS_MANAGE,

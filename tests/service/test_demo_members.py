@@ -164,3 +164,10 @@ def test_a_phone_already_taken_is_skipped(db: Database, clock: FixedClock, make_
     assert len(ids) == 19
     with db.session(readonly=True) as session:
         assert session.execute(select(func.count()).select_from(Member)).scalar_one() == 20
+
+
+def test_join_times_are_whole_seconds_and_never_after_now(clock: FixedClock) -> None:
+    now = clock.now().replace(microsecond=654321)
+    specs = plan_members(DemoPlan(members=200, history_days=2), now, clock.tz)
+    assert all(s.joined_at.microsecond == 0 and s.joined_at <= now for s in specs)
+    assert len({s.joined_at for s in specs}) == 200

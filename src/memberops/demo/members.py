@@ -174,6 +174,7 @@ def day_weights(first: date, last: date) -> list[tuple[date, float]]:
 def join_times(rng: random.Random, count: int, now: datetime, days: int,
                tz: tzinfo) -> list[datetime]:
     """`count` distinct join instants (UTC, to the second) over the last `days`, sorted."""
+    now = now.replace(microsecond=0)
     today = now.astimezone(tz).date()
     weighted = day_weights(today - timedelta(days=days - 1), today)
     cumulative = list(itertools.accumulate(w for _, w in weighted))

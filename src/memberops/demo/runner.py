@@ -120,6 +120,12 @@ def _admin(db: Database, clock: Clock) -> tuple[str | None, str, int]:
     return password, key.secret, members
 
 
+def generate(db: Database, plan: DemoPlan, clock: Clock,
+             progress: Progress | None = None) -> None:
+    """Every step of the demo, in order: each builds on the history of the ones before."""
+    generate_members(db, plan, clock, progress)
+
+
 def _build(plan: DemoPlan, target: Path, clock: Clock,
            progress: Progress | None) -> tuple[str | None, str, int]:
     building = target.with_name(target.name + ".building")
@@ -128,7 +134,7 @@ def _build(plan: DemoPlan, target: Path, clock: Clock,
     _upgrade(url)
     db = Database(url)
     try:
-        generate_members(db, plan, clock, progress)
+        generate(db, plan, clock, progress)
         credentials = _admin(db, clock)
     finally:
         db.dispose()

@@ -11,6 +11,9 @@ MODEL_MODULES = (
     "memberops.access.models",
     "memberops.members.models",
     "memberops.ledger.models",
+    "memberops.programme.models",
+    "memberops.points.models",
+    "memberops.wallet.models",
 )
 
 

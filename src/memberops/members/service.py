@@ -37,6 +37,22 @@ def get_member(uow: UnitOfWork, member_id: int) -> Member:
     return member
 
 
+def lock_active(uow: UnitOfWork, member_id: int) -> Member:
+    """Lock the member row and require an active member: every movement of value starts
+    here, so a freeze and a payment for one member never interleave. Lock order: the
+    member row first, then ledger balances (in address order)."""
+    member = uow.session.execute(
+        select(Member).where(Member.id == member_id).with_for_update()).scalar_one_or_none()
+    if member is None:
+        raise NotFound(f"member {member_id} not found", code="member_not_found")
+    if member.status == "frozen":
+        raise RuleViolated(f"member {member_id} is frozen: {member.status_reason}",
+                           code="member_frozen")
+    if member.status == "closed":
+        raise RuleViolated(f"member {member_id} is closed", code="member_closed")
+    return member
+
+
 def _check_phone_free(uow: UnitOfWork, phone: str, member_id: int | None = None) -> None:
     owner = uow.session.execute(select(Member.id).where(Member.phone == phone)).scalar()
     if owner is not None and owner != member_id:

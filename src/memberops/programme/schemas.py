@@ -1,0 +1,136 @@
+"""The programme's rules as validated data (DESIGN rule 9); defaults are PROGRAMME.md's
+reference programme. Money in fen, rates in basis points or per-mille, never floats."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- points ---------------------------------------------------------------------------
+
+class Promotion(Rules):
+    """A points multiplier (×100, so 200 = double) on some days."""
+
+    code: str = Field(min_length=1, max_length=40)
+    multiplier_pct: int = Field(ge=100, le=1000)
+    weekdays: list[int] = Field(default_factory=list, description="ISO 1=Mon … 7=Sun")
+    birthday_month: bool = False
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> Promotion:
+        if any(not 1 <= d <= 7 for d in self.weekdays):
+            raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class BonusAction(Rules):
+    points: int = Field(ge=1, le=100_000)
+    per_day: int | None = Field(default=None, ge=1)
+    per_month: int | None = Field(default=None, ge=1)
+    once: bool = False
+
+
+class EarningRules(Rules):
+    """How points are earned and when they expire."""
+
+    points_per_yuan: int = Field(default=1, ge=0, le=100)
+    # Tier multipliers (×100) by tier code; tiers arrive with the next issue.
+    tier_multiplier_pct: dict[str, int] = Field(default_factory=lambda: {
+        "regular": 100, "silver": 120, "gold": 150, "diamond": 200})
+    promotions: list[Promotion] = Field(default_factory=lambda: [
+        Promotion(code="weekend", multiplier_pct=200, weekdays=[6, 7]),
+        Promotion(code="birthday_month", multiplier_pct=200, birthday_month=True),
+    ])
+    bonus_actions: dict[str, BonusAction] = Field(default_factory=lambda: {
+        "check_in": BonusAction(points=5, per_day=1),
+        "review": BonusAction(points=20, per_month=5),
+        "profile_completed": BonusAction(points=50, once=True),
+        "referral": BonusAction(points=100),
+    })
+    daily_cap: int | None = Field(default=None, ge=1)
+    monthly_cap: int | None = Field(default=None, ge=1)
+    return_window_days: int = Field(default=7, ge=0, le=90)
+    expiry: Literal["end_of_next_year", "days", "end_of_month"] = "end_of_next_year"
+    expiry_days: int = Field(default=365, ge=1, le=3650)
+    # Redemption as a cash deduction: 100 points = ¥1, at most 50% of the payable amount.
+    points_per_yuan_off: int = Field(default=100, ge=1)
+    max_redeem_share_pct: int = Field(default=50, ge=0, le=100)
+
+
+# --- stored value ---------------------------------------------------------------------
+
+class BonusRow(Rules):
+    min_amount: int = Field(gt=0, description="recharge at least, fen")
+    bonus: int = Field(ge=0, description="fen")
+
+
+class RechargeCampaign(Rules):
+    """A limited-time recharge campaign: extra bonus rows and/or points per yuan."""
+
+    code: str = Field(min_length=1, max_length=40)
+    starts_on: date
+    ends_on: date
+    bonus_rows: list[BonusRow] = Field(default_factory=list)
+    points_per_yuan: int = Field(default=0, ge=0, le=100)
+    points_multiplier_pct: int = Field(default=100, ge=100, le=1000)
+    segment_tag: str | None = Field(default=None, description="only members with this tag")
+
+    @model_validator(mode="after")
+    def _window(self) -> RechargeCampaign:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class RechargeScheme(Rules):
+    bonus_rows: list[BonusRow] = Field(default_factory=lambda: [
+        BonusRow(min_amount=10_000, bonus=1_000), BonusRow(min_amount=50_000, bonus=8_000),
+        BonusRow(min_amount=100_000, bonus=20_000)])
+    first_recharge_pct: int = Field(default=5, ge=0, le=100)
+    loyal_threshold: int = Field(default=300_000, ge=0, description="settled total before, fen")
+    loyal_pct: int = Field(default=5, ge=0, le=100)
+    referral_points_pct: int = Field(default=10, ge=0, le=100,
+                                     description="referrer's points = pct of amount in yuan")
+    campaigns: list[RechargeCampaign] = Field(default_factory=list)
+    min_amount: int = Field(default=100, ge=1, description="smallest recharge, fen")
+    max_amount: int = Field(default=5_000_000, ge=1, description="largest recharge, fen")
+
+    @model_validator(mode="after")
+    def _rows(self) -> RechargeScheme:
+        mins = [r.min_amount for r in self.bonus_rows]
+        if len(set(mins)) != len(mins):
+            raise ValueError("two bonus rows with the same min_amount")
+        if self.max_amount < self.min_amount:
+            raise ValueError("max_amount is below min_amount")
+        return self
+
+
+class WalletSettings(Rules):
+    cashback_pct: int = Field(default=1, ge=0, le=100, description="of each wallet payment")
+    balance_cap: int | None = Field(default=None, ge=1, description="per member, fen")
+
+
+class RiskRules(Rules):
+    review_threshold: int = Field(default=500_000, ge=1, description="fen; at or above held")
+    velocity_count: int = Field(default=5, ge=1)
+    velocity_minutes: int = Field(default=10, ge=1)
+    daily_limit: int = Field(default=2_000_000, ge=1, description="fen per calendar day")
+
+
+KINDS: dict[str, type[Rules]] = {
+    "earning_rules": EarningRules,
+    "recharge_scheme": RechargeScheme,
+    "wallet": WalletSettings,
+    "risk_rules": RiskRules,
+}

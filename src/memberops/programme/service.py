@@ -1,0 +1,63 @@
+"""Reading and changing the programme's configuration: validated, versioned, audited."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from memberops.audit import service as audit
+from memberops.errors import NotFound, ValidationFailed
+from memberops.programme.models import ConfigVersion
+from memberops.programme.schemas import KINDS, Rules
+from memberops.uow import UnitOfWork
+
+R = TypeVar("R", bound=Rules)
+
+
+def _model(kind: str) -> type[Rules]:
+    if kind not in KINDS:
+        raise NotFound(f"no configuration called {kind!r}; known: {', '.join(sorted(KINDS))}")
+    return KINDS[kind]
+
+
+def current(session: Session, model: type[R]) -> R:
+    """The configuration in force for this kind (the reference programme until changed)."""
+    kind = next(k for k, m in KINDS.items() if m is model)
+    row = session.execute(select(ConfigVersion.data).where(ConfigVersion.kind == kind)
+                          .order_by(ConfigVersion.version.desc()).limit(1)).scalar()
+    return model.model_validate(row) if row is not None else model()
+
+
+def current_version(session: Session, kind: str) -> int:
+    _model(kind)
+    return int(session.execute(select(func.coalesce(func.max(ConfigVersion.version), 0))
+                               .where(ConfigVersion.kind == kind)).scalar_one())
+
+
+def save(uow: UnitOfWork, kind: str, data: dict[str, Any], note: str | None = None) -> int:
+    """Validate and store a new version; returns its number."""
+    model = _model(kind)
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]}
+                  for e in exc.errors()]
+        raise ValidationFailed(f"invalid {kind}: " + "; ".join(
+            f"{e['field']}: {e['reason']}" for e in errors), errors=errors) from None
+    before = current(uow.session, model).model_dump(mode="json")
+    version = current_version(uow.session, kind) + 1
+    after = parsed.model_dump(mode="json")
+    uow.session.add(ConfigVersion(kind=kind, version=version, data=after, note=note,
+                                  created_at=uow.clock.now(), created_by=uow.actor.label))
+    audit.record(uow, action="programme.changed", target_type="programme", target_id=kind,
+                 changes=audit.diff(before, after), reason=note)
+    return version
+
+
+def history(session: Session, kind: str) -> list[ConfigVersion]:
+    _model(kind)
+    return list(session.execute(select(ConfigVersion).where(ConfigVersion.kind == kind)
+                                .order_by(ConfigVersion.version.desc())).scalars())

@@ -25,20 +25,51 @@ class Permission(StrEnum):
     MEMBERS_EXPORT = "members.export"      # bulk personal data leaves the system
     AUDIT_READ = "audit.read"
     ACCESS_MANAGE = "access.manage"        # operators and API keys
-    CONFIG_WRITE = "config.write"          # programme configuration (later issues)
+    CONFIG_READ = "config.read"            # see the programme's rules
+    CONFIG_WRITE = "config.write"          # change the programme's rules, gift catalogue
+    POINTS_READ = "points.read"            # balances, lots, statements
+    POINTS_EARN = "points.earn"            # bonus actions (check-in, review, …)
+    POINTS_REDEEM = "points.redeem"        # gifts and deductions
+    POINTS_ADJUST = "points.adjust"        # manual adjustments: admin only
+    WALLET_READ = "wallet.read"
+    WALLET_RECHARGE = "wallet.recharge"
+    WALLET_PAY = "wallet.pay"
+    WALLET_REFUND = "wallet.refund"
+    WALLET_CASH_OUT = "wallet.cash_out"
+    PAYMENT_CALLBACK = "payment.callback"  # the payment gateway confirms or fails a payment
+    RISK_REVIEW = "risk.review"            # the review queue for held recharges
+    LEDGER_READ = "ledger.read"            # liabilities, verification
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.OPERATOR: frozenset({
         Permission.MEMBERS_READ, Permission.MEMBERS_REGISTER, Permission.MEMBERS_WRITE,
-        Permission.MEMBERS_IMPORT, Permission.MEMBERS_EXPORT, Permission.CONFIG_WRITE,
+        Permission.MEMBERS_IMPORT, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
+        Permission.CONFIG_WRITE, Permission.POINTS_READ, Permission.POINTS_EARN,
+        Permission.POINTS_REDEEM, Permission.WALLET_READ, Permission.WALLET_RECHARGE,
+        Permission.WALLET_REFUND,
     }),
     # Analysts read and export for analysis; they change nothing.
-    Role.ANALYST: frozenset({Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT}),
-    Role.FINANCE: frozenset({Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT}),
-    # A till registers and looks up the member at the counter, nothing more.
-    Role.TILL: frozenset({Permission.MEMBERS_READ, Permission.MEMBERS_REGISTER}),
+    Role.ANALYST: frozenset({
+        Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
+        Permission.POINTS_READ, Permission.WALLET_READ, Permission.LEDGER_READ,
+    }),
+    # Finance reviews held recharges, refunds and cash-outs, and reads the liabilities.
+    Role.FINANCE: frozenset({
+        Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
+        Permission.POINTS_READ, Permission.WALLET_READ, Permission.WALLET_REFUND,
+        Permission.WALLET_CASH_OUT, Permission.PAYMENT_CALLBACK, Permission.RISK_REVIEW,
+        Permission.LEDGER_READ,
+    }),
+    # A till serves the member at the counter: register, look up, earn, redeem, recharge,
+    # pay and refund; nothing about configuration, exports or other people's accounts.
+    Role.TILL: frozenset({
+        Permission.MEMBERS_READ, Permission.MEMBERS_REGISTER, Permission.POINTS_READ,
+        Permission.POINTS_EARN, Permission.POINTS_REDEEM, Permission.WALLET_READ,
+        Permission.WALLET_RECHARGE, Permission.WALLET_PAY, Permission.WALLET_REFUND,
+        Permission.PAYMENT_CALLBACK,
+    }),
 }
 
 

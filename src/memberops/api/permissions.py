@@ -33,6 +33,11 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("POST", "/api/v1/operators"): Permission.ACCESS_MANAGE,
     ("POST", "/api/v1/operators/{operator_id}/disable"): Permission.ACCESS_MANAGE,
     ("POST", "/api/v1/operators/{operator_id}/enable"): Permission.ACCESS_MANAGE,
+    # programme configuration
+    ("GET", "/api/v1/programme"): Permission.CONFIG_READ,
+    ("GET", "/api/v1/programme/{kind}"): Permission.CONFIG_READ,
+    ("PUT", "/api/v1/programme/{kind}"): Permission.CONFIG_WRITE,
+    ("GET", "/api/v1/programme/{kind}/history"): Permission.CONFIG_READ,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

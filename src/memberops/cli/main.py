@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from memberops.cli import access, audit, db, demo, ledger, members, serve
+from memberops.cli import access, audit, db, demo, ledger, members, programme, serve
 
 app = typer.Typer(
     name="memberops", no_args_is_help=True, add_completion=False,
@@ -16,6 +16,7 @@ app.add_typer(access.apikey_app, name="apikey")
 app.add_typer(access.operator_app, name="operator")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(programme.app, name="programme")
 app.add_typer(members.app, name="members")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

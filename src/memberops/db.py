@@ -9,7 +9,7 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations can name what they drop on both databases.
@@ -97,10 +97,11 @@ class Database:
 
     @staticmethod
     def _sqlite_engine(url: str, echo: bool, begin: Any) -> Engine:
-        # NullPool: a connection per unit of work, so nothing holds the file
-        # between requests and tests can delete it; opening a SQLite file is cheap.
+        # A pool of open connections: opening a SQLite file runs the pragmas again and
+        # closing the last connection checkpoints the WAL — together they cost more than
+        # a whole payment. `dispose()` closes them (tests and the demo call it).
         engine = create_engine(
-            url, echo=echo, poolclass=NullPool,
+            url, echo=echo, poolclass=QueuePool, pool_size=8, max_overflow=8,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -8,10 +8,11 @@ first entry instead of moving value twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +30,8 @@ from memberops.ledger.rules import Posting
 from memberops.uow import UnitOfWork
 
 BALANCES: Table = LedgerBalance.__table__  # type: ignore[assignment]
+ENTRIES: Table = LedgerEntry.__table__  # type: ignore[assignment]
+POSTINGS: Table = LedgerPosting.__table__  # type: ignore[assignment]
 Key = tuple[str, str]
 
 
@@ -60,12 +63,26 @@ def lock_balances(session: Session, keys: list[Key], now: datetime) -> dict[Key,
     return found
 
 
-def _existing(session: Session, key: str, digest: str) -> LedgerEntry | None:
-    entry = session.execute(
-        select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).scalar_one_or_none()
-    if entry is not None and entry.input_hash != digest:
+@dataclass(frozen=True)
+class Entry:
+    """A posted (or replayed) ledger entry: what callers keep as their reference."""
+
+    id: int
+    idempotency_key: str
+    kind: str
+    reference: str | None
+    replayed: bool = False
+
+
+def _existing(session: Session, key: str, digest: str) -> Entry | None:
+    row = session.execute(
+        select(ENTRIES.c.id, ENTRIES.c.input_hash, ENTRIES.c.kind, ENTRIES.c.reference)
+        .where(ENTRIES.c.idempotency_key == key)).first()
+    if row is None:
+        return None
+    if row.input_hash != digest:
         raise IdempotencyMismatch(f"ledger key {key!r} was already used for another movement")
-    return entry
+    return Entry(row.id, key, row.kind, row.reference, replayed=True)
 
 
 def _check_funds(current: dict[Key, int], net: dict[Key, int]) -> None:
@@ -80,7 +97,7 @@ def _check_funds(current: dict[Key, int], net: dict[Key, int]) -> None:
 
 def post(uow: UnitOfWork, *, key: str, kind: str, postings: list[Posting],
          reference: str | None = None, reason: str | None = None,
-         details: dict[str, Any] | None = None, reverses_id: int | None = None) -> LedgerEntry:
+         details: dict[str, Any] | None = None, reverses_id: int | None = None) -> Entry:
     """Apply one entry atomically; the same key and input return the first entry."""
     try:
         rules.check_postings(postings)
@@ -96,20 +113,28 @@ def post(uow: UnitOfWork, *, key: str, kind: str, postings: list[Posting],
     if (done := _existing(uow.session, key, digest)) is not None:
         return done
     _check_funds(current, net)
-    entry = LedgerEntry(idempotency_key=key, input_hash=digest, kind=kind, reference=reference,
-                        reason=reason, reverses_id=reverses_id, details=details,
-                        actor=uow.actor.label, created_at=now,
-                        postings=[LedgerPosting(source=p.source, destination=p.destination,
-                                                asset=p.asset, amount=p.amount)
-                                  for p in postings])
-    uow.session.add(entry)
+    entry_id = _insert_entry(uow, key=key, digest=digest, kind=kind, reference=reference,
+                             reason=reason, reverses_id=reverses_id, details=details, now=now)
+    uow.session.execute(insert(POSTINGS), [
+        {"entry_id": entry_id, "source": p.source, "destination": p.destination,
+         "asset": p.asset, "amount": p.amount} for p in postings])
+    _apply(uow.session, current, net, now)
+    return Entry(entry_id, key, kind, reference)
+
+
+def _insert_entry(uow: UnitOfWork, *, key: str, digest: str, kind: str, reference: str | None,
+                  reason: str | None, reverses_id: int | None, details: dict[str, Any],
+                  now: datetime) -> int:
+    # Core, not the ORM: this is the hot path of every payment.
     try:
-        uow.session.flush()
+        result = uow.session.execute(insert(ENTRIES).values(
+            idempotency_key=key, input_hash=digest, kind=kind, reference=reference,
+            reason=reason, reverses_id=reverses_id, details=details, actor=uow.actor.label,
+            created_at=now))
     except IntegrityError:
         raise Conflict(f"ledger key {key!r} or reversal already recorded",
                        code="ledger_conflict") from None
-    _apply(uow.session, current, net, now)
-    return entry
+    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
 
 
 def _apply(session: Session, current: dict[Key, int], net: dict[Key, int],
@@ -128,7 +153,7 @@ def rules_error(detail: str) -> ValidationFailed:
 
 
 def reverse(uow: UnitOfWork, entry_id: int, *, key: str, reason: str,
-            kind: str | None = None) -> LedgerEntry:
+            kind: str | None = None) -> Entry:
     """Undo an entry with its mirror image; each entry can be reversed once."""
     original = uow.session.get(LedgerEntry, entry_id)
     if original is None:

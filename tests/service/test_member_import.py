@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from collections.abc import Callable
 
@@ -57,6 +58,7 @@ def test_a_good_file_imports_and_the_members_are_searchable(make_uow: MakeUow) -
     report = run_import(make_uow, GOOD)
 
     assert (report.total, report.imported, report.rejected) == (3, 3, [])
+    assert gc.isenabled(), "the import pauses the garbage collector only while it runs"
     with make_uow(readonly=True) as uow:
         found = queries.search(uow.session, MemberFilter(q="王小明")).items
         assert [m.phone for m in found] == ["+8613812345678"]

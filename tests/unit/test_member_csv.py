@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from memberops.errors import ValidationFailed
 from memberops.members import exporting, importing
+from memberops.members.events import MemberRegistered
 from memberops.members.importing import RowContext
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -75,6 +76,15 @@ def test_a_wrong_header_is_refused_naming_the_column(names: list[str], field: st
     assert caught.value.code == "import_header"
     assert any(e["field"] == field and words in e["reason"] and e["line"] == 1
                for e in caught.value.errors), caught.value.errors
+
+
+def test_a_semicolon_separated_file_gets_a_hint_and_the_header_line_is_its_own() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse("\n\nphone;name\n13812345678;王\n")
+    assert caught.value.errors == [
+        {"line": 3, "field": "phone;name",
+         "reason": "unknown column; is the file separated by commas?"},
+        {"line": 3, "field": "phone", "reason": "the phone column is required"}]
 
 
 def test_system_and_report_columns_are_read_past_and_trailing_blanks_dropped() -> None:
@@ -227,3 +237,10 @@ def test_export_cells_read_back_as_the_import_expects() -> None:
     assert cells == ["", "true", "false", "1990-05-01", "2024-01-05T10:30:00+08:00", "7"]
     assert importing.parse_joined_at(cells[4], SHANGHAI) == joined
     assert exporting.HEADER[1:-2] == importing.COLUMNS
+
+
+@pytest.mark.parametrize("referrer_id", [None, 7])
+def test_the_fast_event_payload_is_the_events_own(referrer_id: int | None) -> None:
+    event = MemberRegistered(member_id=3, channel="app", referrer_id=referrer_id,
+                             source="import")
+    assert importing.registered_payload(event) == event.payload()

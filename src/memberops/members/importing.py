@@ -10,9 +10,11 @@ work: all or nothing.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from typing import Any
@@ -165,7 +167,17 @@ def _header_key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def read_header(names: Sequence[str]) -> Header:
+def _unknown(key: str, name: str, position: int, line: int) -> dict[str, Any]:
+    if not key:
+        reason = "a column without a name"
+    elif any(sep in name for sep in ";\t"):
+        reason = "unknown column; is the file separated by commas?"
+    else:
+        reason = "unknown column; use " + ", ".join(COLUMNS)
+    return {"line": line, "field": name or f"column {position}", "reason": reason}
+
+
+def read_header(names: Sequence[str], line: int = 1) -> Header:
     """Map the file's column names to ours; unknown, duplicated or missing columns refuse."""
     names = list(names)
     while names and not names[-1].strip():  # Excel leaves empty trailing columns behind
@@ -177,17 +189,16 @@ def read_header(names: Sequence[str]) -> Header:
         key = _header_key(name)
         column = HEADER_ALIASES.get(key)
         if column is None and key not in IGNORED_COLUMNS:
-            reason = "a column without a name" if not key else "unknown column; use " \
-                + ", ".join(COLUMNS)
-            errors.append({"line": 1, "field": name or f"column {position}", "reason": reason})
+            errors.append(_unknown(key, name, position, line))
         elif column is not None and column in seen:
-            errors.append({"line": 1, "field": name, "reason":
+            errors.append({"line": line, "field": name, "reason":
                            f"the {column} column appears twice (also as {seen[column]!r})"})
         elif column is not None:
             seen[column] = name
         fields.append(column)
     if "phone" not in seen and not any(e["field"] == "phone" for e in errors):
-        errors.append({"line": 1, "field": "phone", "reason": "the phone column is required"})
+        errors.append({"line": line, "field": "phone",
+                       "reason": "the phone column is required"})
     if errors:
         raise _refuse("the header row is not valid: " + "; ".join(
             f"{e['field']}: {e['reason']}" for e in errors), "import_header", errors)
@@ -206,7 +217,7 @@ def read_records(text: str) -> tuple[Header, list[tuple[int, list[str]]]]:
             if not any(value.strip() for value in record):
                 continue
             if header is None:
-                header = read_header(record)
+                header = read_header(record, start)
             else:
                 records.append((start, record))
     except csv.Error as exc:
@@ -442,7 +453,6 @@ def _member_values(row: ImportRow, now: datetime) -> dict[str, Any]:
             "gender": m.gender, "province": m.region.province if m.region else None,
             "city": m.region.city if m.region else None, "channel": m.channel,
             "referrer_id": row.referrer_id, "tier": "regular", "status": "active",
-            "status_reason": None, "status_changed_at": None,
             "joined_at": m.joined_at or now, "created_at": now, "updated_at": now}
 
 
@@ -472,19 +482,31 @@ def _link_referrers(session: Session, chunk: list[ImportRow]) -> None:
 
 
 def _insert_children(session: Session, chunk: list[ImportRow], now: datetime) -> None:
+    """Tags and consents; as register_member, a consent given now or refused now."""
     tags: list[dict[str, Any]] = []
-    consents: list[dict[str, Any]] = []
+    # Grants and refusals apart: each insert binds only its own timestamp column.
+    consents: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     for row in chunk:
         assert row.member is not None
         tags.extend({"member_id": row.member_id, "tag": t, "added_at": now}
                     for t in row.member.tags)
-        consents.extend({"member_id": row.member_id, "channel": ch, "granted": ok,
-                         "granted_at": now if ok else None, "revoked_at": None if ok else now,
-                         "source": "import"} for ch, ok in sorted(row.member.consents.items()))
-    if tags:
-        session.execute(insert(TAGS), tags)
-    if consents:
-        session.execute(insert(CONSENTS), consents)
+        for channel, granted in row.member.consents.items():
+            consents[granted].append({"member_id": row.member_id, "channel": channel,
+                                      "granted": granted, "source": "import",
+                                      "granted_at" if granted else "revoked_at": now})
+    for table, values in ((TAGS, tags), (CONSENTS, consents[True]),
+                          (CONSENTS, consents[False])):
+        if values:
+            session.execute(insert(table), values)
+
+
+def registered_payload(event: MemberRegistered) -> dict[str, Any]:
+    """`event.payload()` for an event whose fields are all scalars, ten times faster.
+
+    `payload()` goes through `dataclasses.asdict` (a deep copy): half a second per
+    100,000 members. A unit test keeps the two equal.
+    """
+    return dict(vars(event))
 
 
 def _insert_events(uow: UnitOfWork, chunk: list[ImportRow], now: datetime) -> None:
@@ -499,11 +521,9 @@ def _insert_events(uow: UnitOfWork, chunk: list[ImportRow], now: datetime) -> No
         assert row.member is not None and row.member_id is not None
         event = MemberRegistered(member_id=row.member_id, channel=row.member.channel,
                                  referrer_id=row.referrer_id, source="import")
-        events.append({"event_type": event.event_type, "payload": event.payload(),
+        events.append({"event_type": event.event_type, "payload": registered_payload(event),
                        "member_id": row.member_id, "actor": uow.actor.label,
-                       "request_id": uow.request_id, "occurred_at": now,
-                       "delivered_at": None, "next_attempt_at": None, "last_error": None,
-                       "attempts": 0})
+                       "request_id": uow.request_id, "occurred_at": now, "attempts": 0})
     uow.session.execute(insert(OUTBOX), events)
 
 
@@ -528,10 +548,33 @@ def _record(uow: UnitOfWork, file_name: str, total: int, imported: int, rejected
                  changes=audit.diff({}, counts))
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a bulk import.
+
+    An import keeps ten-odd objects per row alive until it ends, and the collector would
+    rescan them over and over (a quarter of the time on 100,000 rows) though they form
+    no garbage cycles. Reference counting still frees everything else meanwhile.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def import_members(uow: UnitOfWork, data: bytes, *, file_name: str,
                    skip_invalid: bool = False, progress: Progress | None = None
                    ) -> ImportReport:
     """Import a members CSV: all rows or none, unless `skip_invalid` leaves the bad ones out."""
+    with _gc_paused():
+        return _import(uow, data, file_name, skip_invalid, progress)
+
+
+def _import(uow: UnitOfWork, data: bytes, file_name: str, skip_invalid: bool,
+            progress: Progress | None) -> ImportReport:
     ctx = RowContext(today=uow.clock.today(), now=uow.clock.now(), tz=uow.clock.tz)
     parsed = parse_csv(data, ctx, progress)
     if not parsed.rows:

@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from memberops.clock import SystemClock
 from memberops.config import Settings, get_settings
@@ -45,7 +46,9 @@ def uow(db: Database, *, readonly: bool = False) -> UnitOfWork:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: messages carry codes in brackets ([member_exists]) that Rich would eat.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
+                      soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -6,7 +6,6 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from memberops.cli.common import console, err_console, fail, handle_errors, open_db, settings, uow
@@ -67,8 +66,8 @@ def import_members(
         if exc.code != "import_invalid":
             raise
         _print_row_errors(exc)
-        raise fail(escape(f"{exc.detail}; fix the rows above, or use --skip-invalid "
-                          f"[{exc.code}]")) from None
+        raise fail(f"{exc.detail}; fix the rows above, or use --skip-invalid "
+                   f"[{exc.code}]") from None
     if report.header.ignored:
         console.print("ignored columns (set by the system): " + ", ".join(report.header.ignored),
                       highlight=False)

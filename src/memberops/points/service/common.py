@@ -1,0 +1,128 @@
+"""Steps every points movement shares: input checks, replays, ledger posting, lots, audit.
+
+Every movement posts one ledger entry whose `details["request"]` is the use case's input.
+A retry with the same key finds that entry and gets the first result back without
+touching anything; the same key with other input is refused. The replay check runs after
+the member lock, so a concurrent duplicate waits for the first and then sees its entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from memberops.audit import service as audit
+from memberops.errors import IdempotencyMismatch, ValidationFailed
+from memberops.ledger import service as ledger_service
+from memberops.ledger.models import LedgerEntry
+from memberops.ledger.rules import Posting
+from memberops.points import rules
+from memberops.points.models import PointsLot
+from memberops.points.queries import ASSET, available_account, pending_account
+from memberops.programme import service as programme_service
+from memberops.programme.schemas import EarningRules
+from memberops.uow import UnitOfWork
+
+ISSUED = "system:points:issued"
+REDEEMED = "system:points:redeemed"
+EXPIRED = "system:points:expired"
+ADJUSTED = "system:points:adjusted"
+MAX_TEXT = 120
+
+
+def field_error(field: str, reason: str, code: str = "validation_error") -> ValidationFailed:
+    return ValidationFailed(f"{field}: {reason}", code=code,
+                            errors=[{"field": field, "reason": reason}])
+
+
+def check_points(value: object, field: str = "points", *, signed: bool = False) -> int:
+    """A whole number of points within bounds (non-zero when `signed`, else positive)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise field_error(field, f"must be a whole number of points, got {value!r}")
+    low = -rules.MAX_POINTS if signed else 1
+    if not low <= value <= rules.MAX_POINTS or value == 0:
+        bounds = f"±1 to ±{rules.MAX_POINTS}" if signed else f"1 to {rules.MAX_POINTS}"
+        raise field_error(field, f"must be {bounds}, got {value}")
+    return value
+
+
+def check_text(value: object, field: str, *, max_length: int = MAX_TEXT,
+               min_length: int = 1) -> str:
+    if not isinstance(value, str) or not min_length <= len(value.strip()) <= max_length:
+        raise field_error(field, f"must be {min_length}–{max_length} characters")
+    return value.strip()
+
+
+def earning_rules(uow: UnitOfWork) -> EarningRules:
+    return programme_service.current(uow.session, EarningRules)
+
+
+def replayed(uow: UnitOfWork, key: str, request: dict[str, Any]) -> LedgerEntry | None:
+    """The entry a previous call with this key made, if any; refuses other input."""
+    check_text(key, "key", max_length=255)
+    entry = uow.session.execute(
+        select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).scalar_one_or_none()
+    if entry is not None and (entry.details or {}).get("request") != request:
+        raise IdempotencyMismatch(f"key {key!r} was already used for another points movement")
+    return entry
+
+
+def post(uow: UnitOfWork, *, key: str, kind: str, source: str, destination: str, points: int,
+         request: dict[str, Any], reference: str | None = None, reason: str | None = None,
+         **extra: Any) -> ledger_service.Entry:
+    """One ledger entry moving `points` of POINTS, remembering the request for replays."""
+    return ledger_service.post(
+        uow, key=key, kind=kind, reference=reference, reason=reason,
+        postings=[Posting(source, destination, ASSET, points)],
+        details={"request": request, **extra})
+
+
+def balances(uow: UnitOfWork, member_id: int) -> dict[str, int]:
+    found = ledger_service.balances(
+        uow.session, [available_account(member_id), pending_account(member_id)], ASSET)
+    return {"available": found[available_account(member_id)],
+            "pending": found[pending_account(member_id)]}
+
+
+def record(uow: UnitOfWork, *, action: str, member_id: int, before: dict[str, int],
+           reason: str | None = None, **facts: Any) -> None:
+    """Audit a movement: the balances before and after, plus what it was about."""
+    changes = audit.diff(before, balances(uow, member_id))
+    changes.update({name: {"before": None, "after": value} for name, value in facts.items()
+                    if value is not None})
+    audit.record(uow, action=action, target_type="member", target_id=member_id,
+                 changes=changes, reason=reason)
+
+
+def credit(uow: UnitOfWork, *, member_id: int, points: int, source: str,
+           reference: str | None, key: str, kind: str, request: dict[str, Any],
+           pending: bool, reason: str | None = None, earned_at: datetime | None = None,
+           from_account: str = ISSUED, **extra: Any) -> PointsLot:
+    """Issue points into a new lot: pending for the return window, else available now."""
+    config = earning_rules(uow)
+    now = uow.clock.now()
+    earned = earned_at or now
+    available_at = earned + timedelta(days=config.return_window_days) if pending else earned
+    # A zero-day window (or a purchase recorded after its window ended) is available now.
+    pending = available_at > now
+    entry = post(uow, key=key, kind=kind, source=from_account, points=points, request=request,
+                 destination=pending_account(member_id) if pending
+                 else available_account(member_id),
+                 reference=reference, reason=reason, **extra)
+    lot = PointsLot(member_id=member_id, source=source, reference=reference, original=points,
+                    remaining=points, status="pending" if pending else "available",
+                    earned_at=earned, available_at=available_at,
+                    expires_at=rules.expires_at(earned, config, uow.clock.tz),
+                    entry_id=entry.id)
+    uow.session.add(lot)
+    uow.session.flush()
+    return lot
+
+
+def lot_of(uow: UnitOfWork, entry: LedgerEntry) -> PointsLot:
+    """The lot an earlier credit made (for replays)."""
+    return uow.session.execute(
+        select(PointsLot).where(PointsLot.entry_id == entry.id)
+        .order_by(PointsLot.id).limit(1)).scalar_one()

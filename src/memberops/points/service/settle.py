@@ -1,0 +1,93 @@
+"""Time moving on for one member: pending lots past their return window become available,
+and available lots past their expiry expire. Both are idempotent: a lot changes status
+once, and its ledger key is derived from the lot(s), so a rerun finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+
+from memberops.members import service as members_service
+from memberops.points.events import PointsExpired, PointsReleased
+from memberops.points.models import PointsLot, PointsUse
+from memberops.points.queries import available_account, pending_account
+from memberops.points.service.common import EXPIRED, balances, post, record
+from memberops.uow import UnitOfWork
+
+
+def release_member(uow: UnitOfWork, *, member_id: int, now: datetime | None = None) -> int:
+    """Make the member's pending lots whose return window has passed available."""
+    members_service.lock_active(uow, member_id)
+    return release_locked(uow, member_id, now or uow.clock.now())
+
+
+def expire_member(uow: UnitOfWork, *, member_id: int, now: datetime | None = None) -> int:
+    """Expire the member's available lots whose expiry has come."""
+    members_service.lock_active(uow, member_id)
+    return expire_locked(uow, member_id, now or uow.clock.now())
+
+
+def settle_locked(uow: UnitOfWork, member_id: int, now: datetime) -> None:
+    """Bring a locked member's lots up to `now` before points are taken from them, so a
+    spend never uses expired points nor misses released ones the jobs have not reached."""
+    release_locked(uow, member_id, now)
+    expire_locked(uow, member_id, now)
+
+
+def release_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
+    due = list(uow.session.execute(
+        select(PointsLot).where(PointsLot.member_id == member_id,
+                                PointsLot.status == "pending", PointsLot.available_at <= now)
+        .order_by(PointsLot.id)).scalars())
+    released = 0
+    for lot in due:
+        if lot.remaining == 0:  # nothing left to move (defensive: clawbacks close such lots)
+            lot.status = "available"
+            continue
+        before = balances(uow, member_id)
+        # One entry per lot: the statement shows each order's points arriving, with its
+        # reference; the key is the lot's, so the release happens once whoever runs it.
+        post(uow, key=f"points:release:lot:{lot.id}", kind="points.release",
+             source=pending_account(member_id), destination=available_account(member_id),
+             points=lot.remaining, request={"op": "release", "lot_id": lot.id},
+             reference=lot.reference, reason="return window passed")
+        lot.status = "available"
+        released += lot.remaining
+        record(uow, action="points.released", member_id=member_id, before=before,
+               lot_id=lot.id)
+        uow.emit(PointsReleased(member_id=member_id, points=lot.remaining, lot_id=lot.id,
+                                reference=lot.reference))
+    return released
+
+
+def expire_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
+    due = list(uow.session.execute(
+        select(PointsLot).where(PointsLot.member_id == member_id,
+                                PointsLot.status == "available", PointsLot.expires_at <= now)
+        .order_by(PointsLot.expires_at, PointsLot.id)).scalars())
+    holding = [lot for lot in due if lot.remaining > 0]
+    for lot in due:  # used-up lots expire too, silently, so the next run skips them
+        lot.status = "expired"
+    if not holding:
+        return 0
+    ids = [lot.id for lot in holding]
+    points = sum(lot.remaining for lot in holding)
+    before = balances(uow, member_id)
+    # One entry per member and run (a year's check-ins are hundreds of lots); the key
+    # names the lots, which can expire only once.
+    digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+    entry = post(uow, key=f"points:expire:{member_id}:{digest}", kind="points.expiry",
+                 source=available_account(member_id), destination=EXPIRED, points=points,
+                 request={"op": "expire", "lots": ids},
+                 reason=f"{len(ids)} lot(s) reached their expiry")
+    for lot in holding:
+        uow.session.add(PointsUse(lot_id=lot.id, member_id=member_id, entry_id=entry.id,
+                                  points=lot.remaining, kind="expiry", reference=None,
+                                  returned=0, created_at=uow.clock.now()))
+        lot.remaining = 0
+    record(uow, action="points.expired", member_id=member_id, before=before, lots=ids)
+    uow.emit(PointsExpired(member_id=member_id, points=points, lot_ids=tuple(ids)))
+    return points

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from memberops.audit import service as audit
 from memberops.errors import Conflict, NotFound, RuleViolated, ValidationFailed
@@ -42,7 +43,9 @@ def lock_active(uow: UnitOfWork, member_id: int) -> Member:
     here, so a freeze and a payment for one member never interleave. Lock order: the
     member row first, then ledger balances (in address order)."""
     member = uow.session.execute(
-        select(Member).where(Member.id == member_id).with_for_update()).scalar_one_or_none()
+        select(Member).where(Member.id == member_id).with_for_update()
+        # Tags and consents load only if asked for: this runs on every payment.
+        .options(lazyload(Member.tags), lazyload(Member.consents))).scalar_one_or_none()
     if member is None:
         raise NotFound(f"member {member_id} not found", code="member_not_found")
     if member.status == "frozen":

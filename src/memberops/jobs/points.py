@@ -42,6 +42,8 @@ def _due_members(db: Database, condition: ColumnElement[bool]) -> list[int]:
 def _run(db: Database, clock: Clock, job: str, members: list[int], step: Step,
          now: datetime, progress: Progress | None) -> JobReport:
     moved = points = skipped = 0
+    if progress is not None:
+        progress(0, len(members))
     for done, member_id in enumerate(members, start=1):
         try:
             with UnitOfWork(db, actor=Actor.system(job), clock=clock) as uow:

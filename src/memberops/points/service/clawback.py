@@ -27,6 +27,7 @@ from memberops.points.service.common import (
     check_points,
     check_text,
     field_error,
+    locked_rows,
     post,
     record,
     replayed,
@@ -113,10 +114,11 @@ def _plan(uow: UnitOfWork, lot: PointsLot, wanted: int) -> list[tuple[int, int]]
     own = min(wanted, lot.remaining) if lot.status == "available" else 0
     plan = [(lot.id, own)] if own else []
     now = uow.clock.now()
-    others = [(other.id, other.expires_at, other.remaining) for other in uow.session.execute(
-        select(PointsLot).where(PointsLot.member_id == lot.member_id, PointsLot.id != lot.id,
-                                PointsLot.status == "available", PointsLot.remaining > 0,
-                                PointsLot.expires_at > now)).scalars()]
+    others = [(other.id, other.expires_at, other.remaining) for other in locked_rows(
+        uow, select(PointsLot).where(
+            PointsLot.member_id == lot.member_id, PointsLot.id != lot.id,
+            PointsLot.status == "available", PointsLot.remaining > 0,
+            PointsLot.expires_at > now))]
     rest = min(wanted - own, sum(o[2] for o in others))
     return plan + (rules.allocate(others, rest) if rest else [])
 

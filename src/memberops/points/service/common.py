@@ -9,9 +9,9 @@ the member lock, so a concurrent duplicate waits for the first and then sees its
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from memberops.audit import service as audit
 from memberops.errors import IdempotencyMismatch, ValidationFailed
@@ -30,6 +30,7 @@ REDEEMED = "system:points:redeemed"
 EXPIRED = "system:points:expired"
 ADJUSTED = "system:points:adjusted"
 MAX_TEXT = 120
+T = TypeVar("T")
 
 
 def field_error(field: str, reason: str, code: str = "validation_error") -> ValidationFailed:
@@ -119,6 +120,12 @@ def credit(uow: UnitOfWork, *, member_id: int, points: int, source: str,
     uow.session.add(lot)
     uow.session.flush()
     return lot
+
+
+def locked_rows(uow: UnitOfWork, stmt: Select[T]) -> list[T]:
+    """Rows read under the member lock, refreshing any this session loaded before it
+    (on PostgreSQL another transaction may have changed them in between)."""
+    return list(uow.session.execute(stmt.execution_options(populate_existing=True)).scalars())
 
 
 def lot_of(uow: UnitOfWork, entry: LedgerEntry) -> PointsLot:

@@ -14,7 +14,7 @@ from memberops.members import service as members_service
 from memberops.points.events import PointsExpired, PointsReleased
 from memberops.points.models import PointsLot, PointsUse
 from memberops.points.queries import available_account, pending_account
-from memberops.points.service.common import EXPIRED, balances, post, record
+from memberops.points.service.common import EXPIRED, balances, locked_rows, post, record
 from memberops.uow import UnitOfWork
 
 
@@ -38,10 +38,9 @@ def settle_locked(uow: UnitOfWork, member_id: int, now: datetime) -> None:
 
 
 def release_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
-    due = list(uow.session.execute(
-        select(PointsLot).where(PointsLot.member_id == member_id,
-                                PointsLot.status == "pending", PointsLot.available_at <= now)
-        .order_by(PointsLot.id)).scalars())
+    due = locked_rows(uow, select(PointsLot).where(
+        PointsLot.member_id == member_id, PointsLot.status == "pending",
+        PointsLot.available_at <= now).order_by(PointsLot.id))
     released = 0
     for lot in due:
         if lot.remaining == 0:  # nothing left to move (defensive: clawbacks close such lots)
@@ -64,10 +63,9 @@ def release_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
 
 
 def expire_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
-    due = list(uow.session.execute(
-        select(PointsLot).where(PointsLot.member_id == member_id,
-                                PointsLot.status == "available", PointsLot.expires_at <= now)
-        .order_by(PointsLot.expires_at, PointsLot.id)).scalars())
+    due = locked_rows(uow, select(PointsLot).where(
+        PointsLot.member_id == member_id, PointsLot.status == "available",
+        PointsLot.expires_at <= now).order_by(PointsLot.expires_at, PointsLot.id))
     holding = [lot for lot in due if lot.remaining > 0]
     for lot in due:  # used-up lots expire too, silently, so the next run skips them
         lot.status = "expired"

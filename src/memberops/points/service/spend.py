@@ -24,6 +24,7 @@ from memberops.points.service.common import (
     check_text,
     credit,
     field_error,
+    locked_rows,
     lot_of,
     post,
     record,
@@ -75,10 +76,9 @@ def take(uow: UnitOfWork, *, member_id: int, points: int, kind: str, reference: 
          reason: str | None) -> Spent:
     """Take points from a locked, settled member's usable lots and post them away."""
     now = uow.clock.now()
-    lots = {lot.id: lot for lot in uow.session.execute(
-        select(PointsLot).where(PointsLot.member_id == member_id,
-                                PointsLot.status == "available", PointsLot.remaining > 0,
-                                PointsLot.expires_at > now)).scalars()}
+    lots = {lot.id: lot for lot in locked_rows(uow, select(PointsLot).where(
+        PointsLot.member_id == member_id, PointsLot.status == "available",
+        PointsLot.remaining > 0, PointsLot.expires_at > now))}
     try:
         plan = rules.allocate([(lot.id, lot.expires_at, lot.remaining)
                                for lot in lots.values()], points)
@@ -119,10 +119,9 @@ class Returned:
 
 
 def _outstanding_uses(uow: UnitOfWork, reference: str) -> list[PointsUse]:
-    return list(uow.session.execute(
-        select(PointsUse).where(PointsUse.reference == reference,
-                                PointsUse.kind.in_(RETURNABLE_KINDS))
-        .order_by(PointsUse.id)).scalars())
+    return locked_rows(uow, select(PointsUse).where(
+        PointsUse.reference == reference, PointsUse.kind.in_(RETURNABLE_KINDS))
+        .order_by(PointsUse.id))
 
 
 def return_spent(uow: UnitOfWork, *, reference: str, key: str,

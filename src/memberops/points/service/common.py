@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 
 def field_error(field: str, reason: str, code: str = "validation_error") -> ValidationFailed:
+    """A 422 naming the field at fault, as the API reports its own validation errors."""
     return ValidationFailed(f"{field}: {reason}", code=code,
                             errors=[{"field": field, "reason": reason}])
 
@@ -51,12 +52,14 @@ def check_points(value: object, field: str = "points", *, signed: bool = False) 
 
 def check_text(value: object, field: str, *, max_length: int = MAX_TEXT,
                min_length: int = 1) -> str:
+    """A non-blank string of bounded length, stripped."""
     if not isinstance(value, str) or not min_length <= len(value.strip()) <= max_length:
         raise field_error(field, f"must be {min_length}–{max_length} characters")
     return value.strip()
 
 
 def earning_rules(uow: UnitOfWork) -> EarningRules:
+    """The points configuration in force (the reference programme until changed)."""
     return programme_service.current(uow.session, EarningRules)
 
 
@@ -81,6 +84,7 @@ def post(uow: UnitOfWork, *, key: str, kind: str, source: str, destination: str,
 
 
 def balances(uow: UnitOfWork, member_id: int) -> dict[str, int]:
+    """The member's available and pending points as the ledger holds them."""
     found = ledger_service.balances(
         uow.session, [available_account(member_id), pending_account(member_id)], ASSET)
     return {"available": found[available_account(member_id)],

@@ -31,6 +31,7 @@ SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,59}$")
 
 
 def check_sku(sku: object) -> str:
+    """A catalogue code: letters, digits and . _ -, starting with a letter or digit."""
     if not isinstance(sku, str) or not SKU_RE.match(sku.strip()):
         raise field_error("sku", "1–60 letters, digits, '.', '_' or '-'")
     return sku.strip()

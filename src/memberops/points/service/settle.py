@@ -38,6 +38,7 @@ def settle_locked(uow: UnitOfWork, member_id: int, now: datetime) -> None:
 
 
 def release_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
+    """Release a locked member's due pending lots; returns the points released."""
     due = locked_rows(uow, select(PointsLot).where(
         PointsLot.member_id == member_id, PointsLot.status == "pending",
         PointsLot.available_at <= now).order_by(PointsLot.id))
@@ -63,6 +64,7 @@ def release_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
 
 
 def expire_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
+    """Expire a locked member's lots past their expiry; returns the points expired."""
     due = locked_rows(uow, select(PointsLot).where(
         PointsLot.member_id == member_id, PointsLot.status == "available",
         PointsLot.expires_at <= now).order_by(PointsLot.expires_at, PointsLot.id))

@@ -57,8 +57,10 @@ def test_payment_spends_principal_and_bonus_in_proportion_and_earns_cashback(
     assert [(lot.kind, lot.source, lot.remaining) for lot in lots] == [
         ("principal", "recharge", 92_000), ("bonus", "recharge", 23_000),
         ("bonus", "cashback", 100)]
-    assert [(x.kind, x.principal, x.bonus) for x in lines[:2]] == [
-        ("wallet.cashback", 0, 100), ("wallet.payment", -8_000, -2_000)]
+    # one entry: principal and bonus spent, the cashback credited back to bonus
+    assert [(x.kind, x.principal, x.bonus) for x in lines[:1]] == [
+        ("wallet.payment", -8_000, -1_900)]
+    assert lots[2].entry_id == paid.entry_id
     assert_consistent(db, member)
 
 

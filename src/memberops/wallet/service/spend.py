@@ -31,7 +31,7 @@ def _postings(pairs: list[tuple[str, str, int]]) -> list[Posting]:
 
 def pay(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
         reference: str | None = None, key: str | None = None) -> WalletPayment:
-    """Pay `amount` fen from the wallet, principal and bonus in proportion, then credit the
+    """Pay `amount` fen from the wallet, principal and bonus in proportion, and credit the
     cashback. The same payment_ref and content return the first payment."""
     check_amount(amount)
     check_ref(payment_ref, "payment_ref")
@@ -47,26 +47,40 @@ def pay(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
             f"the wallet holds {Money(principal + bonus).format()}, "
             f"{Money(amount).format()} needed", available=principal + bonus, requested=amount)
     split = rules.split_payment(amount, principal=principal, bonus=bonus)
-    key = key or f"wallet:pay:{payment_ref}"
-    entry = ledger_service.post(
-        uow, key=key, kind="wallet.payment", reference=payment_ref, reason=reference,
-        postings=_postings([
-            (rules.principal_account(member_id), rules.SPENT_PRINCIPAL, split.principal),
-            (rules.bonus_account(member_id), rules.SPENT_BONUS, split.bonus)]),
-        details={"member_id": member_id, "reference": reference})
+    cashback_pct = programme_service.current(uow.session, WalletSettings).cashback_pct
+    cashback = rules.cashback_for(amount, cashback_pct)
+    entry = _post_payment(uow, member_id, split, cashback, payment_ref=payment_ref,
+                          reference=reference, key=key or f"wallet:pay:{payment_ref}")
     lots.consume(uow, member_id=member_id, kind="principal", amount=split.principal)
     lots.consume(uow, member_id=member_id, kind="bonus", amount=split.bonus)
-    cashback_pct = programme_service.current(uow.session, WalletSettings).cashback_pct
+    lots.credit(uow, member_id=member_id, kind="bonus", source="cashback",
+                reference=payment_ref, amount=cashback, entry_id=entry.id)
     payment = WalletPayment(
         member_id=member_id, payment_ref=payment_ref, reference=reference, amount=amount,
-        principal_part=split.principal, bonus_part=split.bonus,
-        cashback=rules.cashback_for(amount, cashback_pct), refunded=0, entry_id=entry.id,
-        created_at=uow.clock.now())
+        principal_part=split.principal, bonus_part=split.bonus, cashback=cashback,
+        refunded=0, entry_id=entry.id, created_at=uow.clock.now())
     flush_unique(uow, payment, "payment_ref", payment_ref)
     uow.emit(WalletPaid(member_id=member_id, payment_ref=payment_ref, amount=amount,
                         principal=split.principal, bonus=split.bonus, reference=reference))
-    _credit_cashback(uow, payment, key)
+    if cashback:
+        uow.emit(CashbackCredited(member_id=member_id, payment_ref=payment_ref,
+                                  amount=cashback))
     return payment
+
+
+def _post_payment(uow: UnitOfWork, member_id: int, split: Split, cashback: int, *,
+                  payment_ref: str, reference: str | None, key: str) -> ledger_service.Entry:
+    # The cashback rides in the payment's own entry rather than a second one: the ledger
+    # locks one entry's balances in address order, and a second entry would take the
+    # cashback account after the spent accounts — the reverse of a refund's order, which
+    # on PostgreSQL lets a payment and a refund deadlock.
+    principal, bonus = rules.principal_account(member_id), rules.bonus_account(member_id)
+    return ledger_service.post(
+        uow, key=key, kind="wallet.payment", reference=payment_ref, reason=reference,
+        postings=_postings([(principal, rules.SPENT_PRINCIPAL, split.principal),
+                            (bonus, rules.SPENT_BONUS, split.bonus),
+                            (rules.CASHBACK, bonus, cashback)]),
+        details={"member_id": member_id, "reference": reference, "cashback": cashback})
 
 
 def _same_payment(existing: WalletPayment, member_id: int, amount: int,
@@ -76,23 +90,6 @@ def _same_payment(existing: WalletPayment, member_id: int, amount: int,
         raise Conflict(f"payment_ref {existing.payment_ref!r} was already used for another "
                        "payment", code="payment_ref_reused")
     return existing
-
-
-def _credit_cashback(uow: UnitOfWork, payment: WalletPayment, key: str) -> None:
-    # A second entry with its own key, so statements show the cashback as its own line.
-    if not payment.cashback:
-        return
-    member_id = payment.member_id
-    entry = ledger_service.post(
-        uow, key=f"{key}:cashback", kind="wallet.cashback", reference=payment.payment_ref,
-        reason="consumption cashback",
-        postings=_postings([(rules.CASHBACK, rules.bonus_account(member_id),
-                             payment.cashback)]),
-        details={"member_id": member_id, "payment_id": payment.id})
-    lots.credit(uow, member_id=member_id, kind="bonus", source="cashback",
-                reference=payment.payment_ref, amount=payment.cashback, entry_id=entry.id)
-    uow.emit(CashbackCredited(member_id=member_id, payment_ref=payment.payment_ref,
-                              amount=payment.cashback))
 
 
 def refund_payment(uow: UnitOfWork, *, payment_ref: str, refund_ref: str, amount: int,

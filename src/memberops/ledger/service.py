@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -106,8 +106,12 @@ def post(uow: UnitOfWork, *, key: str, kind: str, postings: list[Posting],
     details = details or {}
     digest = rules.input_hash(kind, postings, {**details, "reverses": reverses_id})
     net = rules.deltas(postings)
+    # System accounts have no balance row: they may go negative, so nothing is checked
+    # against them, and a cached balance would be one hot row that every payment in the
+    # programme must lock. Their balances are computed from the postings when asked.
+    net = {k: d for k, d in net.items() if not rules.is_system(k[0])}
     now = uow.clock.now()
-    current = lock_balances(uow.session, list(net), now)
+    current = lock_balances(uow.session, list(net), now) if net else {}
     # Checked after the locks: a concurrent duplicate touches the same accounts, so it
     # waited for us and now sees our committed entry.
     if (done := _existing(uow.session, key, digest)) is not None:
@@ -172,16 +176,28 @@ def reverse(uow: UnitOfWork, entry_id: int, *, key: str, reason: str,
 
 
 def balance(session: Session, address: str, asset: str) -> int:
+    """An account's balance: the cached row, or for a system account, its postings."""
+    if rules.is_system(address):
+        return _computed_balance(session, address, asset)
     value = session.execute(select(LedgerBalance.balance).where(
         LedgerBalance.address == address, LedgerBalance.asset == asset)).scalar()
     return int(value or 0)
+
+
+def _computed_balance(session: Session, address: str, asset: str) -> int:
+    incoming = select(func.coalesce(func.sum(POSTINGS.c.amount), 0)).where(
+        POSTINGS.c.destination == address, POSTINGS.c.asset == asset).scalar_subquery()
+    outgoing = select(func.coalesce(func.sum(POSTINGS.c.amount), 0)).where(
+        POSTINGS.c.source == address, POSTINGS.c.asset == asset).scalar_subquery()
+    return int(session.execute(select(incoming - outgoing)).scalar_one())
 
 
 def balances(session: Session, addresses: list[str], asset: str) -> dict[str, int]:
     rows = session.execute(select(LedgerBalance.address, LedgerBalance.balance).where(
         LedgerBalance.address.in_(addresses), LedgerBalance.asset == asset))
     found = {a: int(b) for a, b in rows}
-    return {a: found.get(a, 0) for a in addresses}
+    return {a: found[a] if a in found else balance(session, a, asset) if rules.is_system(a)
+            else 0 for a in addresses}
 
 
 # --- holds ---------------------------------------------------------------------------

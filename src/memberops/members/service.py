@@ -45,7 +45,8 @@ def lock_active(uow: UnitOfWork, member_id: int) -> Member:
     member = uow.session.execute(
         select(Member).where(Member.id == member_id).with_for_update()
         # Tags and consents load only if asked for: this runs on every payment.
-        .options(lazyload(Member.tags), lazyload(Member.consents))).scalar_one_or_none()
+        .options(lazyload(Member.tags), lazyload(Member.consents))
+        .execution_options(populate_existing=True)).scalar_one_or_none()
     if member is None:
         raise NotFound(f"member {member_id} not found", code="member_not_found")
     if member.status == "frozen":

@@ -10,8 +10,8 @@ from memberops.access.rules import ROLE_PERMISSIONS, Permission, Role, allows
 from memberops.api.permissions import PUBLIC, ROUTE_PERMISSIONS
 
 SAMPLE_PATH_VALUES = {"member_id": "1", "tag": "vip", "channel": "sms", "key_id": "1",
-                      "kind": "risk_rules",
-                      "operator_id": "1"}
+                      "kind": "risk_rules", "payment_ref": "pay-1", "recharge_id": "1",
+                      "operator_id": "1", "sku": "gift-1"}
 PROTECTED = sorted((m, p) for (m, p), perm in ROUTE_PERMISSIONS.items() if perm != PUBLIC)
 
 

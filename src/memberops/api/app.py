@@ -12,7 +12,17 @@ from memberops.api import errors
 from memberops.api.deps import build_services
 from memberops.api.middleware import RequestContextMiddleware
 from memberops.api.permissions import API_PREFIX, ROUTE_PERMISSIONS
-from memberops.api.routes import access, audit, health, member_files, members, programme
+from memberops.api.routes import (
+    access,
+    audit,
+    health,
+    member_files,
+    members,
+    points,
+    programme,
+    reports,
+    wallet,
+)
 from memberops.clock import Clock, SystemClock
 from memberops.config import Settings, get_settings
 from memberops.db import Database
@@ -52,7 +62,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     )
     app.state.services = build_services(settings, db, clock)
     errors.install(app)
-    for module in (health, member_files, members, access, audit, programme):
+    for module in (health, member_files, members, access, audit, programme, wallet, points,
+                   reports):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

@@ -38,6 +38,33 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/programme/{kind}"): Permission.CONFIG_READ,
     ("PUT", "/api/v1/programme/{kind}"): Permission.CONFIG_WRITE,
     ("GET", "/api/v1/programme/{kind}/history"): Permission.CONFIG_READ,
+    # stored value
+    ("POST", "/api/v1/members/{member_id}/recharges"): Permission.WALLET_RECHARGE,
+    ("GET", "/api/v1/members/{member_id}/recharges"): Permission.WALLET_READ,
+    ("GET", "/api/v1/members/{member_id}/wallet"): Permission.WALLET_READ,
+    ("GET", "/api/v1/members/{member_id}/wallet/statement"): Permission.WALLET_READ,
+    ("GET", "/api/v1/members/{member_id}/wallet/lots"): Permission.WALLET_READ,
+    ("GET", "/api/v1/members/{member_id}/wallet/payments"): Permission.WALLET_READ,
+    ("POST", "/api/v1/members/{member_id}/wallet/payments"): Permission.WALLET_PAY,
+    ("POST", "/api/v1/wallet/payments/{payment_ref}/refunds"): Permission.WALLET_REFUND,
+    ("POST", "/api/v1/members/{member_id}/wallet/cash-out"): Permission.WALLET_CASH_OUT,
+    ("POST", "/api/v1/payments/{payment_ref}/callback"): Permission.PAYMENT_CALLBACK,
+    ("GET", "/api/v1/recharges/review"): Permission.RISK_REVIEW,
+    ("POST", "/api/v1/recharges/{recharge_id}/approve"): Permission.RISK_REVIEW,
+    ("POST", "/api/v1/recharges/{recharge_id}/reject"): Permission.RISK_REVIEW,
+    # points
+    ("GET", "/api/v1/members/{member_id}/points"): Permission.POINTS_READ,
+    ("GET", "/api/v1/members/{member_id}/points/statement"): Permission.POINTS_READ,
+    ("GET", "/api/v1/members/{member_id}/points/lots"): Permission.POINTS_READ,
+    ("POST", "/api/v1/members/{member_id}/points/bonus"): Permission.POINTS_EARN,
+    ("POST", "/api/v1/members/{member_id}/points/redemptions"): Permission.POINTS_REDEEM,
+    ("POST", "/api/v1/members/{member_id}/points/adjustments"): Permission.POINTS_ADJUST,
+    ("GET", "/api/v1/gifts"): Permission.POINTS_READ,
+    ("POST", "/api/v1/gifts"): Permission.CONFIG_WRITE,
+    ("PATCH", "/api/v1/gifts/{sku}"): Permission.CONFIG_WRITE,
+    # finance reports
+    ("GET", "/api/v1/reports/liabilities"): Permission.LEDGER_READ,
+    ("GET", "/api/v1/ledger/verify"): Permission.LEDGER_READ,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

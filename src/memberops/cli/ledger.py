@@ -7,8 +7,10 @@ import json
 import typer
 from rich.table import Table
 
-from memberops.cli.common import console, err_console, handle_errors, open_db, uow
+from memberops.cli.common import console, err_console, handle_errors, open_db, settings, uow
 from memberops.ledger import queries
+from memberops.points import queries as points_queries
+from memberops.wallet import queries as wallet_queries
 
 app = typer.Typer(help="The double-entry ledger: verify, statements.", no_args_is_help=True)
 
@@ -68,3 +70,27 @@ def statement(address: str = typer.Argument(..., help="e.g. member:42:wallet:pri
                       line.reference or "", f"{line.amount:+d}", str(line.balance_after),
                       line.counterparty, line.reason or "")
     console.print(table)
+
+
+@app.command("liabilities")
+@handle_errors
+def liabilities(as_json: bool = typer.Option(False, "--json")) -> None:
+    """What the programme owes: points by expiry month and stored value (principal, bonus)."""
+    db = open_db()
+    with uow(db, readonly=True) as work:
+        points = points_queries.liability(work.session, settings().tz).as_dict()
+        stored = wallet_queries.liability(work.session)
+    if as_json:
+        print(json.dumps({"points": points, "stored_value": stored}))
+        return
+    table = Table("expires in", "points", title="outstanding points (available)")
+    for row in points["by_expiry_month"]:
+        table.add_row(row["month"], f"{row['points']:,}")
+    table.add_row("[b]total[/]", f"[b]{points['available']:,}[/]")
+    console.print(table)
+    console.print(f"pending (return window): {points['pending']:,} points")
+    money = Table("stored value", "amount", title="outstanding stored value")
+    for key in ("principal", "bonus", "total"):
+        money.add_row(key, f"¥{stored[key] / 100:,.2f}")
+    console.print(money)
+    console.print(f"wallets holding value: {stored['wallets']:,}")

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from memberops.cli import access, audit, db, demo, ledger, members, programme, serve
+from memberops.cli import (
+    access,
+    audit,
+    db,
+    demo,
+    ledger,
+    members,
+    points,
+    programme,
+    serve,
+    wallet,
+)
 
 app = typer.Typer(
     name="memberops", no_args_is_help=True, add_completion=False,
@@ -18,6 +29,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(programme.app, name="programme")
 app.add_typer(members.app, name="members")
+app.add_typer(points.app, name="points")
+app.add_typer(wallet.app, name="wallet")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 

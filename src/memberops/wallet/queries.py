@@ -106,6 +106,7 @@ def payments(session: Session, member_id: int, *, limit: int = 50,
 
 
 def refunds_of(session: Session, payment_id: int) -> list[WalletRefund]:
+    """The refunds of one wallet payment, oldest first."""
     return list(session.execute(select(WalletRefund).where(
         WalletRefund.payment_id == payment_id).order_by(WalletRefund.id)).scalars())
 
@@ -121,6 +122,7 @@ def review_queue(session: Session, *, limit: int = 100,
 
 
 def get_recharge(session: Session, recharge_id: int) -> Recharge:
+    """One recharge by id; a 404 (recharge_not_found) when there is none."""
     found = session.get(Recharge, recharge_id)
     if found is None:
         raise NotFound(f"recharge {recharge_id} not found", code="recharge_not_found")
@@ -128,21 +130,25 @@ def get_recharge(session: Session, recharge_id: int) -> Recharge:
 
 
 def recharge_by_ref(session: Session, payment_ref: str) -> Recharge | None:
+    """The recharge of this payment_ref, re-read from the database (not the session cache)."""
     return session.execute(select(Recharge).where(Recharge.payment_ref == payment_ref)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def payment_by_ref(session: Session, payment_ref: str) -> WalletPayment | None:
+    """The wallet payment of this payment_ref, re-read from the database."""
     return session.execute(select(WalletPayment).where(WalletPayment.payment_ref == payment_ref)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def refund_by_ref(session: Session, refund_ref: str) -> WalletRefund | None:
+    """The refund of this refund_ref, if any."""
     return session.execute(select(WalletRefund).where(WalletRefund.refund_ref == refund_ref)
                            ).scalar_one_or_none()
 
 
 def cash_out_by_ref(session: Session, cash_out_ref: str) -> CashOut | None:
+    """The cash-out of this cash_out_ref, if any."""
     return session.execute(select(CashOut).where(CashOut.cash_out_ref == cash_out_ref)
                            ).scalar_one_or_none()
 

@@ -26,10 +26,12 @@ BONUS_FORFEITED = "system:wallet:bonus_forfeited"
 
 
 def principal_account(member_id: int) -> str:
+    """The ledger account of what the member paid in (refundable on cash-out)."""
     return f"member:{member_id}:wallet:principal"
 
 
 def bonus_account(member_id: int) -> str:
+    """The ledger account of bonus and cashback (spendable, never refunded)."""
     return f"member:{member_id}:wallet:bonus"
 
 

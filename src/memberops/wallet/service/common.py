@@ -21,6 +21,7 @@ MAX_REF = 120
 
 def field_error(field: str, reason: str, code: str = "validation_error",
                 **extra: Any) -> ValidationFailed:
+    """A 422 naming the field, as the API reports Pydantic errors."""
     return ValidationFailed(f"{field}: {reason}", code=code,
                             errors=[{"field": field, "reason": reason}], **extra)
 
@@ -44,6 +45,7 @@ def check_ref(value: object, field: str) -> str:
 
 
 def check_text(value: object, field: str) -> str:
+    """A reason (review, cash-out): 2–500 characters after trimming."""
     text = value.strip() if isinstance(value, str) else ""
     if not 2 <= len(text) <= 500:
         raise field_error(field, "a reason of 2–500 characters is required")

@@ -70,10 +70,10 @@ def pay(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
 
 def _post_payment(uow: UnitOfWork, member_id: int, split: Split, cashback: int, *,
                   payment_ref: str, reference: str | None, key: str) -> ledger_service.Entry:
-    # The cashback rides in the payment's own entry rather than a second one: the ledger
-    # locks one entry's balances in address order, and a second entry would take the
-    # cashback account after the spent accounts — the reverse of a refund's order, which
-    # on PostgreSQL lets a payment and a refund deadlock.
+    # The cashback rides in the payment's own entry rather than a second one: a purchase
+    # is one atomic movement, its balances are locked once in address order (a second
+    # entry would lock again, in an order of its own), and the statement shows one line,
+    # the bonus net of the cashback.
     principal, bonus = rules.principal_account(member_id), rules.bonus_account(member_id)
     return ledger_service.post(
         uow, key=key, kind="wallet.payment", reference=payment_ref, reason=reference,

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from memberops.clock import Clock, SystemClock
 from memberops.db import Database
 from memberops.events import Event
 from memberops.outbox import OutboxEvent
+
+OUTBOX: Table = OutboxEvent.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -103,16 +106,13 @@ class UnitOfWork:
         self._events.append(event)
 
     def commit(self) -> None:
-        now = self.clock.now()
-        for event in self._events:
-            self.session.add(OutboxEvent(
-                event_type=event.event_type,
-                payload=event.payload(),
-                member_id=event.member_ref(),
-                actor=self.actor.label,
-                request_id=self.request_id,
-                occurred_at=now,
-                attempts=0,
-            ))
+        if self._events:
+            now = self.clock.now()
+            # One executemany through Core: the outbox is written on every payment.
+            self.session.execute(insert(OUTBOX), [{
+                "event_type": event.event_type, "payload": event.payload(),
+                "member_id": event.member_ref(), "actor": self.actor.label,
+                "request_id": self.request_id, "occurred_at": now, "attempts": 0,
+            } for event in self._events])
         self._events = []
         self.session.commit()

@@ -35,14 +35,25 @@ POSTINGS: Table = LedgerPosting.__table__  # type: ignore[assignment]
 Key = tuple[str, str]
 
 
+# Statements of the hot path are built once: building one costs more than running it.
+# FOR UPDATE in (address, asset) order: every writer locks in the same order, so two
+# payments touching the same accounts queue instead of deadlocking (DESIGN rule 7).
+# SQLite has no row locks; there the write transaction began with BEGIN IMMEDIATE.
+LOCK_BALANCES = (
+    select(BALANCES.c.address, BALANCES.c.asset, BALANCES.c.balance)
+    .where(tuple_(BALANCES.c.address, BALANCES.c.asset).in_(bindparam("keys", expanding=True)))
+    .order_by(BALANCES.c.address, BALANCES.c.asset).with_for_update())
+FIND_ENTRY = (select(ENTRIES.c.id, ENTRIES.c.input_hash, ENTRIES.c.kind, ENTRIES.c.reference)
+              .where(ENTRIES.c.idempotency_key == bindparam("key")))
+INSERT_ENTRY = insert(ENTRIES)
+INSERT_POSTINGS = insert(POSTINGS)
+UPDATE_BALANCE = (update(BALANCES)
+                  .where(BALANCES.c.address == bindparam("a"), BALANCES.c.asset == bindparam("s"))
+                  .values(balance=bindparam("b"), updated_at=bindparam("t")))
+
+
 def _select_locked(session: Session, keys: list[Key]) -> dict[Key, int]:
-    # FOR UPDATE in (address, asset) order: every writer locks in the same order, so two
-    # payments touching the same accounts queue instead of deadlocking (DESIGN rule 7).
-    # SQLite has no row locks; there the write transaction began with BEGIN IMMEDIATE.
-    stmt = (select(BALANCES.c.address, BALANCES.c.asset, BALANCES.c.balance)
-            .where(tuple_(BALANCES.c.address, BALANCES.c.asset).in_(keys))
-            .order_by(BALANCES.c.address, BALANCES.c.asset).with_for_update())
-    return {(a, s): b for a, s, b in session.execute(stmt)}
+    return {(a, s): b for a, s, b in session.execute(LOCK_BALANCES, {"keys": keys})}
 
 
 def _insert_missing(session: Session, keys: list[Key], now: datetime) -> None:
@@ -75,9 +86,7 @@ class Entry:
 
 
 def _existing(session: Session, key: str, digest: str) -> Entry | None:
-    row = session.execute(
-        select(ENTRIES.c.id, ENTRIES.c.input_hash, ENTRIES.c.kind, ENTRIES.c.reference)
-        .where(ENTRIES.c.idempotency_key == key)).first()
+    row = session.execute(FIND_ENTRY, {"key": key}).first()
     if row is None:
         return None
     if row.input_hash != digest:
@@ -119,7 +128,7 @@ def post(uow: UnitOfWork, *, key: str, kind: str, postings: list[Posting],
     _check_funds(current, net)
     entry_id = _insert_entry(uow, key=key, digest=digest, kind=kind, reference=reference,
                              reason=reason, reverses_id=reverses_id, details=details, now=now)
-    uow.session.execute(insert(POSTINGS), [
+    uow.session.execute(INSERT_POSTINGS, [
         {"entry_id": entry_id, "source": p.source, "destination": p.destination,
          "asset": p.asset, "amount": p.amount} for p in postings])
     _apply(uow.session, current, net, now)
@@ -131,7 +140,7 @@ def _insert_entry(uow: UnitOfWork, *, key: str, digest: str, kind: str, referenc
                   now: datetime) -> int:
     # Core, not the ORM: this is the hot path of every payment.
     try:
-        result = uow.session.execute(insert(ENTRIES).values(
+        result = uow.session.execute(INSERT_ENTRY, dict(
             idempotency_key=key, input_hash=digest, kind=kind, reference=reference,
             reason=reason, reverses_id=reverses_id, details=details, actor=uow.actor.label,
             created_at=now))
@@ -146,10 +155,7 @@ def _apply(session: Session, current: dict[Key, int], net: dict[Key, int],
     changed = [{"a": a, "s": s, "b": current[(a, s)] + d, "t": now}
                for (a, s), d in sorted(net.items()) if d]
     if changed:
-        session.execute(
-            update(BALANCES)
-            .where(BALANCES.c.address == bindparam("a"), BALANCES.c.asset == bindparam("s"))
-            .values(balance=bindparam("b"), updated_at=bindparam("t")), changed)
+        session.execute(UPDATE_BALANCE, changed)
 
 
 def rules_error(detail: str) -> ValidationFailed:

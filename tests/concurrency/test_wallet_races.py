@@ -196,7 +196,8 @@ def test_concurrent_callbacks_and_reviews_settle_a_recharge_once(make_uow, db) -
     assert callbacks == ["settled"] * THREADS
     assert approvals.count("settled") == 1
     assert approvals.count("review_already_decided") == THREADS - 1
-    assert queries_total(db, member) == 10_000 + 1_500 + 600_000 + 20_000
+    # both were submitted before either settled: both carry the first-recharge 5%
+    assert queries_total(db, member) == 10_000 + 1_500 + 600_000 + 50_000
     with db.session(readonly=True) as s:
         kinds = s.execute(select(LedgerEntry.kind)).scalars().all()
     assert kinds.count("wallet.recharge") == 2

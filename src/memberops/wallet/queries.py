@@ -160,14 +160,12 @@ def recent_recharges(session: Session, member_id: int, since: datetime) -> list[
     return [RecentRecharge(int(a), at, status) for a, at, status in rows]
 
 
-def recharge_history(session: Session, member_id: int) -> tuple[int, int, int]:
-    """(settled total, settled count, outstanding count) of a member's recharges."""
-    row = session.execute(select(
-        func.coalesce(func.sum(Recharge.amount).filter(Recharge.status == "settled"), 0),
-        func.count().filter(Recharge.status == "settled"),
-        func.count().filter(Recharge.status.in_(OUTSTANDING)),
-    ).where(Recharge.member_id == member_id)).one()
-    return int(row[0]), int(row[1]), int(row[2])
+def recharge_history(session: Session, member_id: int) -> tuple[int, int]:
+    """(total fen, count) of the member's settled recharges."""
+    row = session.execute(select(func.coalesce(func.sum(Recharge.amount), 0), func.count())
+                          .where(Recharge.member_id == member_id,
+                                 Recharge.status == "settled")).one()
+    return int(row[0]), int(row[1])
 
 
 def outstanding_total(session: Session, member_id: int) -> int:

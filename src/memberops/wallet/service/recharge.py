@@ -81,15 +81,14 @@ def _same_recharge(existing: Recharge, member_id: int, amount: int) -> Recharge:
 def _new_recharge(uow: UnitOfWork, member: Member, scheme: RechargeScheme, *, amount: int,
                   payment_ref: str, payment_status: str) -> Recharge:
     # The bonus is fixed at submission — what the member is told at the till — from the
-    # recharges before it. An earlier recharge still pending counts as "before" for the
-    # first-recharge extra, so two recharges in flight cannot both be the first.
+    # recharges settled before it (PROGRAMME.md). Recharges still pending or held do not
+    # count yet: two recharges in flight at once can both carry the first-recharge extra.
     today = uow.clock.today()
-    settled_total, settled_count, outstanding = queries.recharge_history(uow.session, member.id)
+    settled_total, settled_count = queries.recharge_history(uow.session, member.id)
     campaigns = rules.campaigns_for(scheme, today=today, tags=member.tag_names)
     bonus, breakdown = rules.bonus_for(
         amount, scheme, settled_before_total=settled_total,
-        settled_before_count=settled_count + outstanding, campaigns_active=campaigns,
-        today=today)
+        settled_before_count=settled_count, campaigns_active=campaigns, today=today)
     row = Recharge(
         member_id=member.id, payment_ref=payment_ref, amount=amount, bonus=bonus,
         bonus_breakdown=breakdown, referrer_id=member.referrer_id,

@@ -198,9 +198,13 @@ def _computed_balance(session: Session, address: str, asset: str) -> int:
     return int(session.execute(select(incoming - outgoing)).scalar_one())
 
 
+READ_BALANCES = select(BALANCES.c.address, BALANCES.c.balance).where(
+    BALANCES.c.address.in_(bindparam("addresses", expanding=True)),
+    BALANCES.c.asset == bindparam("asset"))
+
+
 def balances(session: Session, addresses: list[str], asset: str) -> dict[str, int]:
-    rows = session.execute(select(LedgerBalance.address, LedgerBalance.balance).where(
-        LedgerBalance.address.in_(addresses), LedgerBalance.asset == asset))
+    rows = session.execute(READ_BALANCES, {"addresses": addresses, "asset": asset})
     found = {a: int(b) for a, b in rows}
     return {a: found[a] if a in found else balance(session, a, asset) if rules.is_system(a)
             else 0 for a in addresses}

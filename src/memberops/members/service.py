@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
@@ -36,6 +36,24 @@ def get_member(uow: UnitOfWork, member_id: int) -> Member:
     if member is None:
         raise NotFound(f"member {member_id} not found", code="member_not_found")
     return member
+
+
+MEMBERS: Table = Member.__table__  # type: ignore[assignment]
+LOCK_STATUS = (select(MEMBERS.c.status, MEMBERS.c.status_reason)
+               .where(MEMBERS.c.id == bindparam("member_id")).with_for_update())
+
+
+def lock_active_id(uow: UnitOfWork, member_id: int) -> None:
+    """`lock_active` for the hot paths (payments, refunds) that need the lock and the
+    check but not the profile: one prebuilt statement, no ORM object."""
+    row = uow.session.execute(LOCK_STATUS, {"member_id": member_id}).first()
+    if row is None:
+        raise NotFound(f"member {member_id} not found", code="member_not_found")
+    if row.status == "frozen":
+        raise RuleViolated(f"member {member_id} is frozen: {row.status_reason}",
+                           code="member_frozen")
+    if row.status == "closed":
+        raise RuleViolated(f"member {member_id} is closed", code="member_closed")
 
 
 def lock_active(uow: UnitOfWork, member_id: int) -> Member:
@@ -228,7 +246,11 @@ def set_consent(uow: UnitOfWork, member_id: int, channel: str, granted: bool,
 
 def change_status(uow: UnitOfWork, member_id: int, status: str, reason: str) -> Member:
     """Freeze, unfreeze or close a member, always with a reason."""
-    member = get_member(uow, member_id)
+    # Locked like a payment locks it: a freeze waits for a payment in flight, and two
+    # status changes never both read the old status.
+    member = uow.session.get(Member, member_id, with_for_update=True, populate_existing=True)
+    if member is None:
+        raise NotFound(f"member {member_id} not found", code="member_not_found")
     reason = reason.strip()
     if len(reason) < 2:
         raise _field_error("reason", "a reason is required")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from memberops.audit import service as audit
@@ -23,12 +23,26 @@ def _model(kind: str) -> type[Rules]:
     return KINDS[kind]
 
 
+CONFIG: Table = ConfigVersion.__table__  # type: ignore[assignment]
+LATEST = (select(CONFIG.c.version, CONFIG.c.data).where(CONFIG.c.kind == bindparam("kind"))
+          .order_by(CONFIG.c.version.desc()).limit(1))
+# The last configuration parsed per kind, with the stored data it came from: the database
+# is still asked what is in force on every call (another process may have changed it), but
+# the data is validated again only when it differs.
+_PARSED: dict[str, tuple[dict[str, Any] | None, Rules]] = {}
+
+
 def current(session: Session, model: type[R]) -> R:
     """The configuration in force for this kind (the reference programme until changed)."""
     kind = next(k for k, m in KINDS.items() if m is model)
-    row = session.execute(select(ConfigVersion.data).where(ConfigVersion.kind == kind)
-                          .order_by(ConfigVersion.version.desc()).limit(1)).scalar()
-    return model.model_validate(row) if row is not None else model()
+    row = session.execute(LATEST, {"kind": kind}).first()
+    data = row.data if row is not None else None
+    cached = _PARSED.get(kind)
+    if cached is not None and cached[0] == data:
+        return cached[1]  # type: ignore[return-value]
+    parsed = model.model_validate(data) if data is not None else model()
+    _PARSED[kind] = (data, parsed)
+    return parsed
 
 
 def current_version(session: Session, kind: str) -> int:

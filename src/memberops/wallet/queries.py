@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from memberops.errors import NotFound
@@ -133,6 +133,15 @@ def recharge_by_ref(session: Session, payment_ref: str) -> Recharge | None:
     """The recharge of this payment_ref, re-read from the database (not the session cache)."""
     return session.execute(select(Recharge).where(Recharge.payment_ref == payment_ref)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+PAYMENT_REF_USED = select(WalletPayment.__table__.c.id).where(
+    WalletPayment.__table__.c.payment_ref == bindparam("ref"))
+
+
+def payment_ref_used(session: Session, payment_ref: str) -> bool:
+    """Whether a payment with this ref exists: a cheap look before loading it."""
+    return session.execute(PAYMENT_REF_USED, {"ref": payment_ref}).first() is not None
 
 
 def payment_by_ref(session: Session, payment_ref: str) -> WalletPayment | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from memberops.errors import Conflict, RuleViolated, ValidationFailed
@@ -90,3 +90,15 @@ def flush_unique(uow: UnitOfWork, row: object, field: str, value: str) -> None:
         uow.session.flush()
     except IntegrityError:
         raise Conflict(f"{field} {value!r} was already used", code=f"{field}_reused") from None
+
+
+def insert_unique(uow: UnitOfWork, row: Any, field: str, value: str) -> None:
+    """`flush_unique` through Core for the hot path: the row stays a transient object that
+    carries its new id, without passing through the session's flush."""
+    table = row.__table__
+    values = {c.key: getattr(row, c.key) for c in table.columns if c.key != "id"}
+    try:
+        result = uow.session.execute(insert(table), values)
+    except IntegrityError:
+        raise Conflict(f"{field} {value!r} was already used", code=f"{field}_reused") from None
+    row.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]

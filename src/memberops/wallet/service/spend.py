@@ -22,7 +22,12 @@ from memberops.wallet.events import CashbackCredited, WalletPaid, WalletRefunded
 from memberops.wallet.models import WalletPayment, WalletRefund
 from memberops.wallet.rules import Split
 from memberops.wallet.service import lots
-from memberops.wallet.service.common import check_amount, check_ref, flush_unique
+from memberops.wallet.service.common import (
+    check_amount,
+    check_ref,
+    flush_unique,
+    insert_unique,
+)
 
 
 def _postings(pairs: list[tuple[str, str, int]]) -> list[Posting]:
@@ -37,8 +42,9 @@ def pay(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
     check_ref(payment_ref, "payment_ref")
     if reference is not None:
         check_ref(reference, "reference")
-    members_service.lock_active(uow, member_id)
-    existing = queries.payment_by_ref(uow.session, payment_ref)
+    members_service.lock_active_id(uow, member_id)
+    existing = queries.payment_by_ref(uow.session, payment_ref) \
+        if queries.payment_ref_used(uow.session, payment_ref) else None
     if existing is not None:
         return _same_payment(existing, member_id, amount, reference)
     principal, bonus = queries.balances(uow.session, member_id)
@@ -59,7 +65,7 @@ def pay(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
         member_id=member_id, payment_ref=payment_ref, reference=reference, amount=amount,
         principal_part=split.principal, bonus_part=split.bonus, cashback=cashback,
         refunded=0, entry_id=entry.id, created_at=uow.clock.now())
-    flush_unique(uow, payment, "payment_ref", payment_ref)
+    insert_unique(uow, payment, "payment_ref", payment_ref)
     uow.emit(WalletPaid(member_id=member_id, payment_ref=payment_ref, amount=amount,
                         principal=split.principal, bonus=split.bonus, reference=reference))
     if cashback:

@@ -10,6 +10,7 @@ from memberops.cli import (
     db,
     demo,
     ledger,
+    member_status,
     members,
     points,
     programme,
@@ -28,6 +29,7 @@ app.add_typer(access.operator_app, name="operator")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(programme.app, name="programme")
+member_status.register(members.app)
 app.add_typer(members.app, name="members")
 app.add_typer(points.app, name="points")
 app.add_typer(wallet.app, name="wallet")

@@ -35,6 +35,15 @@ _PARSED: dict[str, tuple[dict[str, Any] | None, Rules]] = {}
 def current(session: Session, model: type[R]) -> R:
     """The configuration in force for this kind (the reference programme until changed)."""
     kind = next(k for k, m in KINDS.items() if m is model)
+    # Within one transaction the configuration cannot change under us: asked once.
+    in_session = session.info.setdefault("programme_config", {})
+    if kind in in_session:
+        return in_session[kind]  # type: ignore[no-any-return]
+    in_session[kind] = parsed = _parsed(session, kind, model)
+    return parsed
+
+
+def _parsed(session: Session, kind: str, model: type[R]) -> R:
     row = session.execute(LATEST, {"kind": kind}).first()
     data = row.data if row is not None else None
     cached = _PARSED.get(kind)
@@ -66,6 +75,8 @@ def save(uow: UnitOfWork, kind: str, data: dict[str, Any], note: str | None = No
     after = parsed.model_dump(mode="json")
     uow.session.add(ConfigVersion(kind=kind, version=version, data=after, note=note,
                                   created_at=uow.clock.now(), created_by=uow.actor.label))
+    uow.session.flush()
+    uow.session.info.get("programme_config", {}).pop(kind, None)
     audit.record(uow, action="programme.changed", target_type="programme", target_id=kind,
                  changes=audit.diff(before, after), reason=note)
     return version

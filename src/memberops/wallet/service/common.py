@@ -63,15 +63,17 @@ def lock_recharge(uow: UnitOfWork, recharge_id: int) -> Recharge:
     return row
 
 
-def check_cap(uow: UnitOfWork, member_id: int, incoming: int, *, pending: int = 0) -> None:
+def check_cap(uow: UnitOfWork, member_id: int, incoming: int, *,
+              with_outstanding: bool = False) -> None:
     """The optional per-member balance cap (prepaid-card rules) on principal + bonus.
 
-    `pending` adds what outstanding recharges may still bring, so a recharge submitted now
-    cannot overshoot the cap when an earlier one settles later.
+    `with_outstanding` adds what outstanding recharges may still bring, so a recharge
+    submitted now cannot overshoot the cap when an earlier one settles later.
     """
     cap = programme_service.current(uow.session, WalletSettings).balance_cap
     if cap is None:
         return
+    pending = queries.outstanding_total(uow.session, member_id) if with_outstanding else 0
     principal, bonus = queries.balances(uow.session, member_id)
     after = principal + bonus + pending + incoming
     if after > cap:

@@ -56,7 +56,7 @@ def recharge(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
     existing = queries.recharge_by_ref(uow.session, payment_ref)
     if existing is not None:
         return _same_recharge(existing, member_id, amount)
-    check_cap(uow, member_id, amount, pending=queries.outstanding_total(uow.session, member_id))
+    check_cap(uow, member_id, amount, with_outstanding=True)
     recent = queries.recent_recharges(uow.session, member_id,
                                       since=risk_service.lookback_start(uow))
     row = _new_recharge(uow, member, scheme, amount=amount, payment_ref=payment_ref,
@@ -85,7 +85,9 @@ def _new_recharge(uow: UnitOfWork, member: Member, scheme: RechargeScheme, *, am
     # count yet: two recharges in flight at once can both carry the first-recharge extra.
     today = uow.clock.today()
     settled_total, settled_count = queries.recharge_history(uow.session, member.id)
-    campaigns = rules.campaigns_for(scheme, today=today, tags=member.tag_names)
+    # Tags are loaded only when a campaign is limited to a tag: it costs a query.
+    tags = member.tag_names if any(c.segment_tag for c in scheme.campaigns) else []
+    campaigns = rules.campaigns_for(scheme, today=today, tags=tags)
     bonus, breakdown = rules.bonus_for(
         amount, scheme, settled_before_total=settled_total,
         settled_before_count=settled_count, campaigns_active=campaigns, today=today)

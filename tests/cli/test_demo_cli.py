@@ -21,6 +21,7 @@ from memberops.uow import Actor, UnitOfWork
 
 KEY = re.compile(r"Bearer (mo_[A-Za-z0-9_-]+)")
 PASSWORD = re.compile(r"Password\s+(\S+)")
+OWED = re.compile(r"Owed\s+(¥[\d,.]+) stored value")
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +61,11 @@ def test_demo_prints_a_key_and_password_that_work(tmp_path: Path) -> None:
 
     url = f"sqlite:///{path}"
     assert "200" in output and "(new)" in output
+    # the history's figures: recharges, wallet, points flows, what the programme owes
+    assert re.search(r"Recharges\s+[\d,]+ settled; [\d,]+ held for review", output)
+    assert re.search(r"Wallet\s+[\d,]+ payments", output)
+    assert re.search(r"Points\s+[\d,]+ issued", output) and "expired" in output
+    assert OWED.search(output) and "points (" in output
     assert "http://127.0.0.1:8000/docs" in output
     assert 'curl -H "Authorization: Bearer mo_' in output
     assert "/api/v1/members?limit=5" in output
@@ -89,6 +95,7 @@ def test_a_second_run_replaces_the_demo_and_keep_reuses_it(tmp_path: Path) -> No
     kept = run_demo("--members", "500", "--keep", "--database", str(path))
     assert "kept" in kept and "unchanged" in kept
     assert re.search(r"Members\s+30\b", kept), "the 30 members of the second run, not 500"
+    assert OWED.search(kept).group(1) == OWED.search(second).group(1), "read from the database"
     status, page = members_page(url, KEY.search(kept).group(1))
     assert status == 200 and len(page["items"]) == 5
     assert sign_in(url, PASSWORD.search(second).group(1)) == "admin"

@@ -1,4 +1,5 @@
-"""`memberops demo`: a SQLite database with a realistic member base, then the API serving it."""
+"""`memberops demo`: a SQLite database with a realistic member base and two years of stored
+value and points, then the API serving it."""
 
 from __future__ import annotations
 
@@ -28,8 +29,12 @@ from memberops.config import get_settings
 from memberops.demo import DEFAULT_SEED, DemoPlan
 from memberops.demo import Progress as ProgressCallback
 from memberops.demo.runner import DemoResult, run_demo
+from memberops.demo.summary import DemoFigures
+from memberops.money import Money
 
-STEP_LABELS = {"members": "Registering members"}
+STEP_LABELS = {"members": "Registering members",
+               "value": "Two years of wallet and points (days)",
+               "verify": "Verifying the ledger"}
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -76,6 +81,25 @@ def _database_line(result: DemoResult) -> str:
     return f"{result.path} (new)"
 
 
+def _value_rows(grid: Table, found: DemoFigures) -> None:
+    """Stored value and points at a glance: flows, and what the programme owes."""
+    r = found.recharges
+    grid.add_row("Recharges", f"{r.settled:,} settled; {r.held:,} held for review "
+                 f"({r.approved:,} approved, {r.rejected_on_review:,} rejected, "
+                 f"{r.waiting_review:,} waiting); {r.rejected_by_rule:,} refused by risk "
+                 f"rules; {r.failed:,} failed, {r.awaiting_payment:,} awaiting payment")
+    grid.add_row("Wallet", f"{found.wallet_payments:,} payments, {found.wallet_refunds:,} "
+                 f"refunds, {found.cash_outs:,} cash-outs")
+    grid.add_row("Points", f"{found.points_issued:,} issued, {found.points_adjusted:+,} "
+                 f"adjusted, {found.points_redeemed:,} redeemed, {found.points_expired:,} "
+                 "expired")
+    owed, points = found.wallet_owed, found.points_owed
+    grid.add_row("Owed", f"{Money(owed['total']).format()} stored value (principal "
+                 f"{Money(owed['principal']).format()}, bonus {Money(owed['bonus']).format()}) "
+                 f"in {owed['wallets']:,} wallets; {points.available + points.pending:,} "
+                 f"points ({points.pending:,} pending)")
+
+
 def _summary(result: DemoResult, base: str) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -83,6 +107,7 @@ def _summary(result: DemoResult, base: str) -> Panel:
     made = "" if result.kept else f", demo made in {result.seconds:.1f} s"
     grid.add_row("Database", _database_line(result))
     grid.add_row("Members", f"{result.members:,}{made}")
+    _value_rows(grid, result.figures)
     grid.add_row("API", f"{base}/api/v1")
     grid.add_row("Docs", f"{base}/docs")
     grid.add_row("Sign-in", f"username {result.username}")
@@ -97,7 +122,7 @@ def demo(
     members: int = typer.Option(5000, "--members", min=1, max=1_000_000,
                                 help="how many members to generate"),
     seed: int = typer.Option(DEFAULT_SEED, help="the same seed gives the same member base "
-                             "(relative to today)"),
+                             "and history (relative to today)"),
     database: Path = typer.Option(Path("memberops-demo.db"), "--database",
                                   help="SQLite file; an earlier demo there is replaced"),
     keep: bool = typer.Option(False, "--keep",
@@ -107,7 +132,8 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve",
                                   help="generate and print, then exit (for scripts)"),
 ) -> None:
-    """Make a demo database (a realistic member base), print how to get in, and serve it."""
+    """Make a demo database (members, two years of wallet and points), print how to get in,
+    and serve it."""
     if not no_serve and _port_taken(host, port):
         raise fail(f"{host}:{port} is already in use; choose another --port")
     clock = SystemClock(tz=settings().tz)

@@ -1,8 +1,9 @@
 """`memberops demo`: a database full of realistic, reproducible history.
 
-The demo is built in steps, one module each (the member base now; orders,
-recharges and points later), all driven by one `DemoPlan`. Every step draws
-from its own random stream (`plan.rng("members")`), so adding a step or
+The demo is built in steps, one module each — the member base (`members`), then two
+years of stored value and points (`activity` plans it, `value` plays it; orders later) —
+all driven by one `DemoPlan`. Every step draws from its own random streams
+(`plan.rng("members")`, `plan.rng("value.activity")`, …), so adding a step or
 changing one never changes the data of the others. Steps write through the
 domain services, as an integrator would, so that the demo data carries the
 same audit entries and timeline events as real data.

@@ -21,12 +21,13 @@ from memberops.access import service as access_service
 from memberops.clock import Clock, SystemClock
 from memberops.db import Database
 from memberops.errors import Conflict
-from memberops.members import queries as member_queries
-from memberops.members.queries import MemberFilter
+from memberops.ledger import queries as ledger_queries
 from memberops.uow import Actor, UnitOfWork
 
 from . import DemoPlan, Progress
 from .members import generate_members
+from .summary import DemoFigures, figures
+from .value import generate_value
 
 # Written into the SQLite header (PRAGMA application_id, "MOPS") to recognise a demo
 # database: the demo replaces only files it made itself, never a real database.
@@ -51,6 +52,7 @@ class DemoResult:
     password: str | None  # None when kept: only its hash is stored, shown when it was made
     api_key: str
     seconds: float
+    figures: DemoFigures
 
 
 def sqlite_url(path: Path) -> str:
@@ -106,8 +108,9 @@ def _upgrade(url: str) -> None:
                        code="schema_out_of_date") from None
 
 
-def _admin(db: Database, clock: Clock) -> tuple[str | None, str, int]:
-    """An admin operator (unless one exists) and a new admin API key; and the member count."""
+def _admin(db: Database, clock: Clock) -> tuple[str | None, str, DemoFigures]:
+    """An admin operator (unless one exists) and a new admin API key; and what the
+    database holds."""
     with UnitOfWork(db, actor=Actor.system("demo"), clock=clock) as uow:
         existing = {op.username for op in access_service.list_operators(uow.session)}
         password = None
@@ -116,18 +119,38 @@ def _admin(db: Database, clock: Clock) -> tuple[str | None, str, int]:
             access_service.create_operator(uow, username=OPERATOR, password=password,
                                            role="admin", display_name="Demo admin")
         key = access_service.create_api_key(uow, role="admin", name=API_KEY_NAME)
-        members = member_queries.count(uow.session, MemberFilter())
-    return password, key.secret, members
+        found = figures(uow.session, clock.tz)
+    return password, key.secret, found
+
+
+def verify_ledger(db: Database, progress: Progress | None = None) -> None:
+    """Recompute every balance from the postings; a demo that does not verify is a bug in
+    the services (or the demo), never something to hand out: fail loudly."""
+    if progress is not None:
+        progress("verify", 0, 1)
+    with db.session(readonly=True) as session:
+        report = ledger_queries.verify(session)
+    if not report.ok:
+        raise RuntimeError(
+            "the demo ledger does not verify: "
+            f"{len(report.drift)} drifting balance(s) {report.drift[:5]}, "
+            f"{len(report.negative)} negative member balance(s) {report.negative[:5]}, "
+            f"assets not summing to zero {report.asset_totals}")
+    if progress is not None:
+        progress("verify", 1, 1)
 
 
 def generate(db: Database, plan: DemoPlan, clock: Clock,
              progress: Progress | None = None) -> None:
-    """Every step of the demo, in order: each builds on the history of the ones before."""
+    """Every step of the demo, in order: each builds on the history of the ones before.
+    The member base, then two years of stored value and points, then the ledger check."""
     generate_members(db, plan, clock, progress)
+    generate_value(db, plan, clock, progress)
+    verify_ledger(db, progress)
 
 
 def _build(plan: DemoPlan, target: Path, clock: Clock,
-           progress: Progress | None) -> tuple[str | None, str, int]:
+           progress: Progress | None) -> tuple[str | None, str, DemoFigures]:
     building = target.with_name(target.name + ".building")
     _remove(building)  # left by an interrupted run
     url = sqlite_url(building)
@@ -156,12 +179,13 @@ def run_demo(plan: DemoPlan, path: Path, *, keep: bool = False, clock: Clock | N
         _upgrade(sqlite_url(path))  # a demo made by an older memberops is brought up to date
         db = Database(sqlite_url(path))
         try:
-            password, key, members = _admin(db, clock)
+            password, key, found = _admin(db, clock)
         finally:
             db.dispose()
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        password, key, members = _build(plan, path, clock, progress)
-    return DemoResult(path=path, url=sqlite_url(path), members=members,
+        password, key, found = _build(plan, path, clock, progress)
+    return DemoResult(path=path, url=sqlite_url(path), members=found.members,
                       replaced=exists and not kept, kept=kept, username=OPERATOR,
-                      password=password, api_key=key, seconds=time.perf_counter() - started)
+                      password=password, api_key=key, seconds=time.perf_counter() - started,
+                      figures=found)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, delete, update
+from sqlalchemy import Integer, String, Table, Text, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -48,6 +48,16 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# Core statements built once: every keyed request claims and completes a record.
+RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
+CLAIM = insert(RECORDS)
+COMPLETE = (update(RECORDS)
+            .where(RECORDS.c.scope == bindparam("scope"), RECORDS.c.key == bindparam("key"),
+                   RECORDS.c.attempt == bindparam("attempt"), RECORDS.c.state == IN_PROGRESS)
+            .values(state=COMPLETED, response_status=bindparam("status"),
+                    response_body=bindparam("body"), updated_at=bindparam("now")))
 
 
 @dataclass(frozen=True)
@@ -104,12 +114,11 @@ class IdempotencyGuard:
         now = self.clock.now()
         attempt = secrets.token_hex(16)
         with self.db.session() as session:
-            session.add(IdempotencyRecord(
-                scope=scope, key=key, request_hash=request_hash, attempt=attempt,
-                state=IN_PROGRESS, request_id=request_id, created_at=now, updated_at=now,
-                expires_at=now + self.ttl,
-            ))
             try:
+                session.execute(CLAIM, {
+                    "scope": scope, "key": key, "request_hash": request_hash,
+                    "attempt": attempt, "state": IN_PROGRESS, "request_id": request_id,
+                    "created_at": now, "updated_at": now, "expires_at": now + self.ttl})
                 session.commit()
                 return Claim(scope, key, attempt)
             except IntegrityError:

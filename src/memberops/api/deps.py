@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from memberops.access import service as access
 from memberops.access.rules import Permission, allows
@@ -36,13 +36,17 @@ class Services:
     db: Database
     clock: Clock
     guard: IdempotencyGuard
-    limiter: MovingWindowRateLimiter
+    limiter: SlidingWindowCounterRateLimiter
+    limit: RateLimitItem
 
 
 def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     guard = IdempotencyGuard(db, clock, ttl_days=settings.idempotency_ttl_days,
                              stale_after_seconds=settings.idempotency_stale_seconds)
-    return Services(settings, db, clock, guard, MovingWindowRateLimiter(MemoryStorage()))
+    # A sliding-window counter costs the same at any limit; a moving window keeps every
+    # hit's time and grew slow at high limits.
+    return Services(settings, db, clock, guard,
+                    SlidingWindowCounterRateLimiter(MemoryStorage()), parse(settings.rate_limit))
 
 
 @dataclass
@@ -84,7 +88,7 @@ def _bearer(request: Request) -> str:
 
 
 def _rate_limit(svc: Services, key_id: int) -> None:
-    limit = parse(svc.settings.rate_limit)
+    limit = svc.limit
     bucket = f"key:{key_id}"
     if not svc.limiter.hit(limit, bucket):
         reset_at, _ = svc.limiter.get_window_stats(limit, bucket)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from memberops import logs
 from memberops.api.app import create_app
@@ -11,15 +12,28 @@ from memberops.cli.common import handle_errors, settings
 from memberops.migrate import require_current
 
 
-def run_server(host: str, port: int) -> None:
+def served_app() -> FastAPI:
+    """The app as each server process builds it (uvicorn's factory for --workers)."""
+    cfg = settings()
+    logs.configure(cfg.log_level, cfg.log_format)
+    return create_app(cfg)
+
+
+def run_server(host: str, port: int, workers: int = 1) -> None:
     cfg = settings()
     logs.configure(cfg.log_level, cfg.log_format)
     require_current(cfg.database_url)
-    uvicorn.run(create_app(cfg), host=host, port=port, log_config=None, access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(cfg), host=host, port=port, log_config=None, access_log=False)
+    else:
+        # Several processes: each has its own pool and its own rate-limit counters.
+        uvicorn.run("memberops.cli.serve:served_app", factory=True, workers=workers,
+                    host=host, port=port, log_config=None, access_log=False)
 
 
 @handle_errors
 def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
-          port: int = typer.Option(8000, min=1, max=65535)) -> None:
+          port: int = typer.Option(8000, min=1, max=65535),
+          workers: int = typer.Option(1, min=1, max=64, help="server processes")) -> None:
     """Serve the API (/api/v1) with its docs (/docs); refuses an unmigrated database."""
-    run_server(host, port)
+    run_server(host, port, workers)

@@ -26,7 +26,7 @@ K = TypeVar("K")
 
 # Member segments (share, visits a week at the median): most members signed up for the
 # welcome offer and hardly came back; a minority of regulars make most of the visits.
-SEGMENTS = {"dormant": (0.52, 0.0), "occasional": (0.43, 0.015), "regular": (0.05, 0.15)}
+SEGMENTS = {"dormant": (0.52, 0.0), "occasional": (0.43, 0.008), "regular": (0.05, 0.1)}
 RATE_SPREAD = 0.5  # lognormal sigma of the visit rate around the segment's median
 MAX_VISITS_PER_WEEK = 4.0
 # Mean active life in days; dormant members are gone within two weeks of joining.
@@ -36,12 +36,12 @@ FAST_TAGS = {"咖啡爱好者": 1.4, "白领": 1.2, "学生": 0.8}
 # the first-recharge bonus and never spent it all (the programme's breakage).
 WALLET_SHARE = {"dormant": 0.06, "occasional": 0.33, "regular": 0.7}
 WALLET_MIN_LIFE = timedelta(days=7)
-WALLET_LOYALTY = 1.8  # money on the card brings members back: wallet members visit more often
+WALLET_LOYALTY = 2.0  # money on the card brings members back: wallet members visit more often
 CORPORATE_TAG = "企业客户"
 ONLINE_CHANNELS = {"app": 0.75, "mini_program": 0.75, "ecommerce": 0.65, "referral": 0.5,
                    "store": 0.25}
-CHECKER_SHARE = {"app": 0.1, "mini_program": 0.1, "ecommerce": 0.03, "referral": 0.03,
-                 "store": 0.015}
+CHECKER_SHARE = {"app": 0.07, "mini_program": 0.07, "ecommerce": 0.02, "referral": 0.02,
+                 "store": 0.01}
 CHECK_IN_STREAK_DAYS = 6  # mean length of a streak of daily check-ins
 
 # Recharge amounts (fen → weight): they cluster on the bonus rows, with some odd amounts.
@@ -213,7 +213,7 @@ def _habits(rng: random.Random, member: MemberFacts, now: datetime) -> Habits:
         visits_per_week=min(rate, MAX_VISITS_PER_WEEK), wallet=wallet,
         online=rng.random() < ONLINE_CHANNELS.get(member.channel, 0.3),
         wallet_share=rng.uniform(0.6, 0.95), top_up=recharge_amount(rng, segment),
-        reviewer=rng.random() < 0.12, redeemer=rng.random() < (0.6 if rate > 0.2 else 0.45),
+        reviewer=rng.random() < 0.12, redeemer=rng.random() < (0.7 if rate > 0.2 else 0.5),
         deducter=rng.random() < (0.6 if "价格敏感" in member.tags else 0.3),
         checker=rng.random() < CHECKER_SHARE.get(member.channel, 0.05))
 
@@ -232,9 +232,9 @@ def visits(rng: random.Random, member: MemberFacts, habits: Habits,
     """The member's visits with their baskets: a Poisson process thinned by busy days,
     plus the purchase most till sign-ups come with."""
     found: list[datetime] = []
-    if member.channel == "store" and rng.random() < 0.85:
+    if member.channel == "store" and rng.random() < 0.7:
         found.append(member.joined_at + timedelta(minutes=rng.uniform(2, 8)))
-    elif rng.random() < 0.35:  # the first order after signing up online, in store hours
+    elif rng.random() < 0.25:  # the first order after signing up online, in store hours
         first = member.joined_at + timedelta(days=rng.expovariate(1 / 2))
         found.append(visit_instant(rng, first.astimezone(tz).date(), tz))
     per_day = habits.visits_per_week / 7 * MAX_BUSY
@@ -297,7 +297,7 @@ def check_ins(rng: random.Random, member: MemberFacts, habits: Habits,
 def profile_completion(rng: random.Random, member: MemberFacts,
                        now: datetime) -> list[Planned]:
     """Filling in the profile (the once-only bonus), mostly within days of joining."""
-    if rng.random() >= (0.35 if member.complete_profile else 0.06):
+    if rng.random() >= (0.25 if member.complete_profile else 0.04):
         return []
     at = member.joined_at + timedelta(hours=rng.expovariate(1 / 40)) + timedelta(minutes=3)
     return [Planned(at, "profile", member.id)] if at < now else []

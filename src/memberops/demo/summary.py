@@ -22,7 +22,7 @@ from memberops.wallet.models import CashOut, Recharge, WalletPayment, WalletRefu
 @dataclass(frozen=True)
 class RechargeCounts:
     settled: int = 0
-    held: int = 0  # ever held for review (the next three add up to it)
+    held: int = 0  # held for review and decided or waiting (the next three add up to it)
     approved: int = 0
     rejected_on_review: int = 0
     waiting_review: int = 0
@@ -63,7 +63,9 @@ def recharge_counts(session: Session) -> RechargeCounts:
         return sum(n for (s, r), n in by.items()
                    if status in (None, s) and review in (None, r))
     return RechargeCounts(
-        settled=total("settled"), held=sum(n for (_, r), n in by.items() if r != "none"),
+        # A held recharge whose payment failed left the queue undecided: it counts as failed.
+        settled=total("settled"),
+        held=total(review="approved") + total(review="rejected") + total("pending_review"),
         approved=total(review="approved"), rejected_on_review=total(review="rejected"),
         waiting_review=total("pending_review"), rejected_by_rule=total("rejected", "none"),
         failed=total("failed"), awaiting_payment=total("pending"))

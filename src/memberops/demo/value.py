@@ -59,6 +59,7 @@ OPS = Actor(kind="operator", id="demo-ops", name="ops-demo", role="admin")
 
 # The gift catalogue: sku, name, points, stock per member of the base (a few sell out).
 GIFTS = (
+    ("sticker-pack", "限定贴纸套装", 150, 0.05),
     ("pastry-voucher", "点心券", 300, 0.1),
     ("coffee-voucher", "咖啡券（中杯任选）", 800, 0.12),
     ("drip-bags", "挂耳咖啡礼盒", 1500, 0.03),
@@ -67,8 +68,8 @@ GIFTS = (
     ("tumbler", "随行杯", 4500, 0.006),
     ("monthly-pass", "会员月卡", 6000, 0.004),
 )
-GIFT_TASTE = {"pastry-voucher": 3, "coffee-voucher": 5, "drip-bags": 2, "canvas-bag": 2,
-              "mug": 2, "tumbler": 1.5, "monthly-pass": 1}
+GIFT_TASTE = {"sticker-pack": 1, "pastry-voucher": 3, "coffee-voucher": 5, "drip-bags": 2,
+              "canvas-bag": 2, "mug": 2, "tumbler": 1.5, "monthly-pass": 1}
 NIGHTLY = time(3, 0)  # when the points jobs run, programme time
 STORE_HOURS = range(8, 22)  # when refunds are made at the counter
 LOW_BALANCE = 40 * YUAN  # below this a wallet member thinks of topping up
@@ -319,7 +320,7 @@ class History:
                           purchase)
         if habits.reviewer and purchase.earned and self.rng.random() < 0.35:
             self.schedule(self._later(hour, 48 * hour), "product_review", purchase)
-        self._maybe_redeem(purchase.member_id, chance=0.4)
+        self._maybe_redeem(purchase.member_id, chance=0.5)
         wallet = state.wallet
         if purchase.wallet_ref and wallet.balance < LOW_BALANCE and self.rng.random() < 0.7:
             if not habits.online:
@@ -480,10 +481,11 @@ class History:
                         reference=purchase.ref)
 
     def _maybe_redeem(self, member_id: int, *, chance: float) -> None:
+        # Browsing the gift page some time later, when the latest points may be released.
         if self.habits[member_id].redeemer and self.rng.random() < chance \
                 and self.state[member_id].points >= min(g[2] for g in GIFTS):
-            hour = timedelta(hours=1)
-            self.schedule(self._later(hour / 60, 3 * hour), "redeem", member_id)
+            at = self._store_time(self._later(timedelta(hours=1), timedelta(days=10)))
+            self.schedule(at, "redeem", member_id)
 
     def _redeem(self, member_id: int) -> None:
         """A gift from the catalogue: one the member can afford, that is in stock."""

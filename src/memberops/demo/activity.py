@@ -24,9 +24,11 @@ from .members import SPRING_FESTIVAL
 YUAN = 100  # fen
 K = TypeVar("K")
 
-# Member segments (share, visits a week at the median): most members signed up for the
-# welcome offer and hardly came back; a minority of regulars make most of the visits.
-SEGMENTS = {"dormant": (0.52, 0.0), "occasional": (0.43, 0.008), "regular": (0.05, 0.1)}
+# Member segments (share; visits a week at the median without and with money on a wallet):
+# most members signed up for the welcome offer and hardly came back; those who keep a
+# stored-value card come back to spend it, and make most of the visits.
+SEGMENTS = {"dormant": (0.52, 0.0, 0.0), "occasional": (0.43, 0.005, 0.05),
+            "regular": (0.05, 0.06, 0.2)}
 RATE_SPREAD = 0.5  # lognormal sigma of the visit rate around the segment's median
 MAX_VISITS_PER_WEEK = 4.0
 # Mean active life in days; dormant members are gone within two weeks of joining.
@@ -36,7 +38,6 @@ FAST_TAGS = {"咖啡爱好者": 1.4, "白领": 1.2, "学生": 0.8}
 # the first-recharge bonus and never spent it all (the programme's breakage).
 WALLET_SHARE = {"dormant": 0.06, "occasional": 0.33, "regular": 0.7}
 WALLET_MIN_LIFE = timedelta(days=7)
-WALLET_LOYALTY = 2.0  # money on the card brings members back: wallet members visit more often
 CORPORATE_TAG = "企业客户"
 ONLINE_CHANNELS = {"app": 0.75, "mini_program": 0.75, "ecommerce": 0.65, "referral": 0.5,
                    "store": 0.25}
@@ -44,15 +45,18 @@ CHECKER_SHARE = {"app": 0.07, "mini_program": 0.07, "ecommerce": 0.02, "referral
                  "store": 0.01}
 CHECK_IN_STREAK_DAYS = 6  # mean length of a streak of daily check-ins
 
-# Recharge amounts (fen → weight): they cluster on the bonus rows, with some odd amounts.
-RECHARGE_AMOUNTS = {
-    10_000: 30, 50_000: 30, 100_000: 17, 20_000: 7, 30_000: 6, 200_000: 1.5,
-    300_000: 0.8, 5_000: 2, 8_800: 1, 16_800: 1, 25_000: 1, 66_600: 1, 80_000: 1,
+# Recharge amounts by segment (fen → weight): they cluster on the bonus rows (¥100, ¥500,
+# ¥1,000), with some odd amounts; members put on the card about what they will spend, so
+# those who come now and then recharge little and the regulars recharge more.
+RECHARGE_AMOUNTS: dict[str, dict[int, float]] = {
+    "dormant": {5_000: 15, 10_000: 60, 20_000: 12, 30_000: 5, 50_000: 8},
+    "occasional": {10_000: 55, 20_000: 15, 30_000: 7, 50_000: 10, 5_000: 7, 8_800: 2,
+                   16_800: 2, 25_000: 1.5, 100_000: 1},
+    "regular": {50_000: 42, 100_000: 22, 30_000: 10, 20_000: 8, 10_000: 8, 200_000: 4,
+                300_000: 1.5, 66_600: 2, 80_000: 2},
 }
-# Who recharges on the day they sign up and never comes back tries it with a small amount.
-TRIAL_AMOUNTS = {5_000: 10, 10_000: 60, 20_000: 15, 30_000: 5, 50_000: 10}
-LARGE_AMOUNTS = {500_000: 40, 600_000: 10, 800_000: 15, 1_000_000: 25, 2_000_000: 10}
-LARGE_SHARE = 0.006  # members who make one recharge at or above the review threshold
+LARGE_AMOUNTS = {500_000: 55, 600_000: 10, 800_000: 10, 1_000_000: 20, 2_000_000: 5}
+LARGE_SHARE = 0.004  # members who make one recharge at or above the review threshold
 MIN_LARGE = 3  # even a small demo shows approved and rejected reviews
 BURST_RECHARGES = 6  # one more than the velocity rule allows in 10 minutes
 MEMBERS_PER_BURST = 2500
@@ -63,6 +67,7 @@ CASH_OUT_SHARE = 0.003  # members who leave and take the money on their card bac
 DRINKS = (2200, 2600, 2800, 3000, 3200, 3500, 3800)
 FOOD = (1500, 1800, 2200, 2500, 2800)
 GIFT_BOXES = (8800, 12800)
+TEAM_ORDERS = 0.4  # of a corporate member's visits: coffee for the meeting room
 
 # Visits by local hour: the morning coffee, lunch and the afternoon break on weekdays,
 # a flatter day at weekends; the stores open 07:00–22:00.
@@ -103,6 +108,7 @@ class Habits:
     redeemer: bool
     deducter: bool
     checker: bool
+    corporate: bool  # buys for a company: team orders, large recharges
 
 
 @dataclass(frozen=True, order=True)
@@ -172,9 +178,12 @@ def visit_instant(rng: random.Random, day: date, tz: tzinfo) -> datetime:
     return _local(day, rng.choices(range(24), weights=hours)[0], rng, tz)
 
 
-def basket(rng: random.Random, local: datetime) -> int:
-    """What a visit costs, fen: drinks, maybe food (likelier at lunch), gift boxes in season."""
+def basket(rng: random.Random, local: datetime, *, corporate: bool = False) -> int:
+    """What a visit costs, fen: drinks, maybe food (likelier at lunch), gift boxes in season;
+    a corporate member often orders for the whole team."""
     day = local.date()
+    if corporate and rng.random() < TEAM_ORDERS:
+        return sum(rng.choice(DRINKS) for _ in range(rng.randint(4, 10)))
     if rng.random() < 0.06:
         return rng.choice(FOOD)  # just a pastry
     weekend = day.weekday() >= 5
@@ -187,27 +196,24 @@ def basket(rng: random.Random, local: datetime) -> int:
     return total
 
 
-def recharge_amount(rng: random.Random, segment: str = "occasional") -> int:
-    """A recharge as members choose them: mostly ¥100, ¥500 and ¥1,000 (the bonus rows)."""
-    amounts = TRIAL_AMOUNTS if segment == "dormant" else RECHARGE_AMOUNTS
-    return _pick(rng, amounts)
+def recharge_amount(rng: random.Random, segment: str) -> int:
+    """A recharge as members of this segment choose them: mostly ¥100, ¥500 and ¥1,000."""
+    return _pick(rng, RECHARGE_AMOUNTS[segment])
 
 
 # --- who: habits --------------------------------------------------------------------------
 
 def _habits(rng: random.Random, member: MemberFacts, now: datetime) -> Habits:
-    segment = _pick(rng, {name: share for name, (share, _) in SEGMENTS.items()})
-    median = SEGMENTS[segment][1]
-    rate = median * rng.lognormvariate(0, RATE_SPREAD)
+    segment = _pick(rng, {name: share for name, (share, _, _) in SEGMENTS.items()})
+    corporate = CORPORATE_TAG in member.tags
+    wallet = rng.random() < WALLET_SHARE[segment] + (0.3 if corporate else 0.0)
+    rate = SEGMENTS[segment][2 if wallet else 1] * rng.lognormvariate(0, RATE_SPREAD)
     for tag, factor in FAST_TAGS.items():
         rate *= factor if tag in member.tags else 1.0
     lifetime = timedelta(days=rng.expovariate(1 / LIFETIME_DAYS[segment]))
-    corporate = CORPORATE_TAG in member.tags
-    wallet = rng.random() < WALLET_SHARE[segment] + (0.3 if corporate else 0.0)
     # Whoever recharges comes back at least once in the week to use the card.
     lifetime = max(lifetime, WALLET_MIN_LIFE if wallet else timedelta(hours=1))
     until = min(member.joined_at + lifetime, now)
-    rate *= WALLET_LOYALTY if wallet else 1.0
     return Habits(
         member_id=member.id, segment=segment, until=until,
         visits_per_week=min(rate, MAX_VISITS_PER_WEEK), wallet=wallet,
@@ -215,7 +221,7 @@ def _habits(rng: random.Random, member: MemberFacts, now: datetime) -> Habits:
         wallet_share=rng.uniform(0.6, 0.95), top_up=recharge_amount(rng, segment),
         reviewer=rng.random() < 0.12, redeemer=rng.random() < (0.7 if rate > 0.2 else 0.5),
         deducter=rng.random() < (0.6 if "价格敏感" in member.tags else 0.3),
-        checker=rng.random() < CHECKER_SHARE.get(member.channel, 0.05))
+        checker=rng.random() < CHECKER_SHARE.get(member.channel, 0.05), corporate=corporate)
 
 
 def plan_habits(plan: DemoPlan, members: Sequence[MemberFacts],
@@ -247,7 +253,8 @@ def visits(rng: random.Random, member: MemberFacts, habits: Habits,
         if rng.random() * MAX_BUSY < busy_factor(day):
             found.append(visit_instant(rng, day, tz))
     start, end = member.joined_at + timedelta(minutes=1), habits.until
-    return [Planned(t, "visit", member.id, basket(rng, t.astimezone(tz)))
+    return [Planned(t, "visit", member.id,
+                    basket(rng, t.astimezone(tz), corporate=habits.corporate))
             for t in sorted(found) if start <= t < end]
 
 
@@ -324,7 +331,8 @@ def _large_recharges(rng: random.Random, members: Sequence[MemberFacts],
     candidates = [m for m in members if habits[m.id].wallet
                   and habits[m.id].until - m.joined_at > timedelta(days=3)]
     count = min(len(candidates), max(MIN_LARGE, round(len(members) * LARGE_SHARE)))
-    weights = [(5.0 if CORPORATE_TAG in m.tags else 1.0) for m in candidates]
+    weights = [(5.0 if CORPORATE_TAG in m.tags else 1.0) * (1 + 10 * habits[m.id].visits_per_week)
+               for m in candidates]
     chosen: dict[int, MemberFacts] = {}
     while len(chosen) < count:
         member = rng.choices(candidates, weights=weights)[0]

@@ -332,7 +332,8 @@ class History:
 
     def _amount(self, habits: Habits) -> int:
         """A top-up: the member's usual amount, or now and then another."""
-        return habits.top_up if self.rng.random() < 0.65 else recharge_amount(self.rng)
+        return habits.top_up if self.rng.random() < 0.65 \
+            else recharge_amount(self.rng, habits.segment)
 
     def _first_recharge(self, event: Planned) -> None:
         self._recharge(event.member_id, event.amount, online=self.habits[event.member_id].online)
@@ -487,17 +488,27 @@ class History:
             at = self._store_time(self._later(timedelta(hours=1), timedelta(days=10)))
             self.schedule(at, "redeem", member_id)
 
+    def _gift_for(self, available: int) -> tuple[str, int] | None:
+        """(sku, price) the member redeems: the gift they wish for if they can afford it;
+        now and then, tired of saving, the dearest one they can afford; else nothing."""
+        in_stock = [(sku, price) for sku, _, price, _ in GIFTS if self.stock[sku] > 0]
+        if not in_stock:
+            return None
+        wish = self.rng.choices(in_stock, weights=[GIFT_TASTE[s] for s, _ in in_stock])[0]
+        if wish[1] <= available:
+            return wish
+        affordable = [g for g in in_stock if g[1] <= available]
+        return affordable[-1] if affordable and self.rng.random() < 0.3 else None
+
     def _redeem(self, member_id: int) -> None:
-        """A gift from the catalogue: one the member can afford, that is in stock."""
+        """A gift from the catalogue, in stock, for the points the member holds now."""
         with self._uow(APP) as uow:
             available = points_queries.summary(uow.session, member_id, uow.clock.now(),
                                                uow.clock.tz)["available"]
-            choices = {sku: GIFT_TASTE[sku] for sku, _, price, _ in GIFTS
-                       if price <= available and self.stock[sku] > 0}
-            if not choices:
+            gift = self._gift_for(available)
+            if gift is None:
                 return
-            sku = self.rng.choices(list(choices), weights=list(choices.values()))[0]
-            price = next(g[2] for g in GIFTS if g[0] == sku)
+            sku, price = gift
             quantity = 2 if 2 * price <= available and self.stock[sku] > 1 \
                 and self.rng.random() < 0.25 else 1
             ref = f"demo-gift-{self.report.operations['gift_redeemed'] + 1}"

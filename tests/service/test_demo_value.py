@@ -1,4 +1,4 @@
-"""The demo's two years of stored value and points: a small run through the services (400
+"""The demo's two years of stored value and points: a small run through the services (500
 members, a fixed clock), then what it left behind — and the pure planning behind it."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from tests.conftest import ON_POSTGRES, SHANGHAI
 from tests.points_helpers import assert_consistent as assert_points_consistent
 from tests.wallet_helpers import YUAN, all_wallet_members, assert_lots_mirror_ledger
 
-PLAN = DemoPlan(members=400)
+PLAN = DemoPlan(members=500)
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=SHANGHAI)
 
 
@@ -83,7 +83,7 @@ def demo_url(migrated: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(scope="module")
 def played(demo_url: str) -> Iterator[Played]:
-    """Given the demo's 400 members and their two years of wallet and points history."""
+    """Given the demo's 500 members and their two years of wallet and points history."""
     db = Database(demo_url)
     clock, report = _play(db)
     yield Played(db, clock, report)

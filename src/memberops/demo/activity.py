@@ -57,7 +57,7 @@ RECHARGE_AMOUNTS: dict[str, dict[int, float]] = {
 }
 LARGE_AMOUNTS = {500_000: 55, 600_000: 10, 800_000: 10, 1_000_000: 20, 2_000_000: 5}
 LARGE_SHARE = 0.004  # members who make one recharge at or above the review threshold
-MIN_LARGE = 3  # even a small demo shows approved and rejected reviews
+MIN_LARGE = 4  # even a small demo shows approved and rejected reviews
 BURST_RECHARGES = 6  # one more than the velocity rule allows in 10 minutes
 MEMBERS_PER_BURST = 2500
 MEMBERS_PER_ADJUSTMENT = 700
@@ -360,12 +360,18 @@ def _bursts(rng: random.Random, members: Sequence[MemberFacts],
     return planned
 
 
+def cash_out_target(members: int) -> int:
+    """How many members cash out (退卡) over the history: a handful."""
+    return max(1, round(members * CASH_OUT_SHARE))
+
+
 def _cash_outs(rng: random.Random, members: Sequence[MemberFacts],
                habits: Mapping[int, Habits], tz: tzinfo) -> list[Planned]:
-    """A handful of wallet members who left come back to the counter for their money."""
+    """Wallet members who left and might come back to the counter for their money: eight
+    times as many as `cash_out_target`, since some will have spent it all."""
     candidates = [m for m in members if habits[m.id].wallet
                   and habits[m.id].until < max(h.until for h in habits.values())]
-    count = min(len(candidates), max(2, round(len(members) * CASH_OUT_SHARE)))
+    count = min(len(candidates), 8 * cash_out_target(len(members)))
     planned = []
     for member in sorted(rng.sample(candidates, count), key=lambda m: m.id):
         after = habits[member.id].until + timedelta(days=rng.uniform(1, 10))

@@ -43,6 +43,7 @@ from .activity import (
     Habits,
     MemberFacts,
     Planned,
+    cash_out_target,
     office_time,
     plan_activity,
     plan_habits,
@@ -281,8 +282,8 @@ class History:
         """Points used on the purchase (whole yuan, at most the programme's share): (points,
         fen off). Read from the ledger first: the history's estimate is only a hint."""
         rate = self.rules.points_per_yuan_off
-        if not (self.habits[member_id].deducter and self.state[member_id].points >= 3 * rate
-                and self.rng.random() < 0.35):
+        if not (self.habits[member_id].deducter and self.state[member_id].points >= 2 * rate
+                and self.rng.random() < 0.5):
             return 0, 0
         available = points_queries.summary(uow.session, member_id, uow.clock.now(),
                                            uow.clock.tz)["available"]
@@ -371,8 +372,11 @@ class History:
         """Follow a recharge's state; credit the wallet model when it settles."""
         wallet = self.state[recharge.member_id].wallet
         was, recharge.status = recharge.status, row.status
-        if row.status == "settled":
+        if row.status == "settled" and was != "settled":
             wallet.balance += row.amount + row.bonus
+            self.state[recharge.member_id].points += row.campaign_points
+            if row.referrer_id in self.state:  # the referrer's share, in points
+                self.state[row.referrer_id].points += row.referrer_points
         if was in ("pending", "pending_review") and row.status in ("settled", "failed",
                                                                     "rejected"):
             wallet.outstanding -= 1
@@ -447,13 +451,15 @@ class History:
         """A member who left asks for the money on the card back (退卡): principal back,
         bonus forfeited; not while a recharge may still be credited."""
         wallet = self.state[event.member_id].wallet
-        if wallet.outstanding or wallet.closed or not wallet.balance:
+        if wallet.outstanding or wallet.closed or not wallet.balance \
+                or self.report.operations["cashed_out"] >= cash_out_target(len(self.facts)):
             return
         with self._uow(FINANCE) as uow:
             wallet_service.cash_out(uow, member_id=event.member_id,
                                     cash_out_ref=f"demo-cash-out-{event.member_id}",
                                     reason=self.rng.choice(CASH_OUT_REASONS))
         wallet.balance, wallet.closed = 0, True
+        self.report.operations["cashed_out"] += 1
 
     # --- points: bonus actions, gifts, adjustments --------------------------------------
 
@@ -488,24 +494,26 @@ class History:
             at = self._store_time(self._later(timedelta(hours=1), timedelta(days=10)))
             self.schedule(at, "redeem", member_id)
 
-    def _gift_for(self, available: int) -> tuple[str, int] | None:
-        """(sku, price) the member redeems: the gift they wish for if they can afford it;
-        now and then, tired of saving, the dearest one they can afford; else nothing."""
+    def _wish(self) -> tuple[str, int] | None:
+        """(sku, price) of the gift a member wishes for, among those in stock."""
         in_stock = [(sku, price) for sku, _, price, _ in GIFTS if self.stock[sku] > 0]
         if not in_stock:
             return None
-        wish = self.rng.choices(in_stock, weights=[GIFT_TASTE[s] for s, _ in in_stock])[0]
-        if wish[1] <= available:
-            return wish
-        affordable = [g for g in in_stock if g[1] <= available]
-        return affordable[-1] if affordable and self.rng.random() < 0.3 else None
+        return self.rng.choices(in_stock, weights=[GIFT_TASTE[s] for s, _ in in_stock])[0]
 
     def _redeem(self, member_id: int) -> None:
-        """A gift from the catalogue, in stock, for the points the member holds now."""
+        """The gift the member wishes for if they can afford it; now and then, tired of
+        saving, the dearest one they can afford; else they keep saving."""
+        wish, settle = self._wish(), self.rng.random() < 0.3
+        if wish is None or (wish[1] > self.state[member_id].points and not settle):
+            return  # still saving up (the estimate is an upper bound: no need to ask)
         with self._uow(APP) as uow:
             available = points_queries.summary(uow.session, member_id, uow.clock.now(),
                                                uow.clock.tz)["available"]
-            gift = self._gift_for(available)
+            affordable = [(sku, price) for sku, _, price, _ in GIFTS
+                          if price <= available and self.stock[sku] > 0]
+            gift = wish if wish[1] <= available else affordable[-1] \
+                if settle and affordable else None
             if gift is None:
                 return
             sku, price = gift

@@ -32,6 +32,7 @@ from memberops.demo.summary import figures
 from memberops.demo.value import HistoryReport, generate_value
 from memberops.ledger.models import LedgerEntry
 from memberops.points.models import GiftRedemption, PointsLot
+from memberops.wallet import queries as wallet_queries
 from memberops.wallet.models import CashOut, Recharge, WalletPayment, WalletRefund
 from tests.conftest import ON_POSTGRES, SHANGHAI
 from tests.points_helpers import assert_consistent as assert_points_consistent
@@ -107,6 +108,15 @@ def test_the_ledger_verifies_and_lots_mirror_it(played: Played) -> None:
     assert len(wallets) > 10
     assert_lots_mirror_ledger(played.db, *wallets)
     assert_points_consistent(played.db)  # every member's points lots, and verify again
+
+
+def test_the_history_knew_every_wallet_balance(played: Played) -> None:
+    """The history decides from its own model of each wallet (top up when low, pay when
+    enough): that model must be what the ledger says."""
+    with played.db.session(readonly=True) as session:
+        ledger = {m: sum(wallet_queries.balances(session, m))
+                  for m in all_wallet_members(played.db)}
+    assert {m: b for m, b in ledger.items() if b} == played.report.wallets
 
 
 def test_recharges_take_every_path(played: Played) -> None:

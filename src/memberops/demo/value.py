@@ -133,6 +133,7 @@ class HistoryReport:
     released: int = 0
     expired: int = 0
     days: int = 0
+    wallets: dict[int, int] = field(default_factory=dict)  # the model's balances (fen)
 
 
 Handler = Callable[[Any], None]
@@ -194,6 +195,8 @@ class History:
             if progress is not None:
                 progress("value", index + 1, days)
         self._until(self.now)
+        self.report.wallets = {member_id: state.wallet.balance
+                               for member_id, state in self.state.items() if state.wallet.balance}
         return self.report
 
     def _until(self, end: datetime) -> None:
@@ -356,7 +359,7 @@ class History:
             row = wallet_service.recharge(uow, member_id=member_id, amount=amount,
                                           payment_ref=ref,
                                           payment="pending" if online else "confirmed")
-        recharge = RechargeState(ref, member_id, amount, online, row.id, row.status, burst)
+        recharge = RechargeState(ref, member_id, amount, online, row.id, "submitted", burst)
         self._credit(recharge, row)
         if row.status in ("pending", "pending_review"):
             self.state[member_id].wallet.outstanding += 1

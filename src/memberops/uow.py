@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -68,7 +69,7 @@ class UnitOfWork:
         self.clock: Clock = clock or SystemClock()
         self.request_id = request_id
         self.readonly = readonly
-        self._events: list[Event] = []
+        self._events: list[tuple[Event, datetime]] = []
         self._session: Session | None = None
 
     @property
@@ -103,16 +104,16 @@ class UnitOfWork:
         """Queue an event; it reaches the outbox only if the transaction commits."""
         if self.readonly:
             raise RuntimeError("a read-only unit of work cannot emit events")
-        self._events.append(event)
+        # Stamped when it happened, not at commit: one unit of work may span several steps.
+        self._events.append((event, self.clock.now()))
 
     def commit(self) -> None:
         if self._events:
-            now = self.clock.now()
             # One executemany through Core: the outbox is written on every payment.
             self.session.execute(insert(OUTBOX), [{
                 "event_type": event.event_type, "payload": event.payload(),
                 "member_id": event.member_ref(), "actor": self.actor.label,
-                "request_id": self.request_id, "occurred_at": now, "attempts": 0,
-            } for event in self._events])
+                "request_id": self.request_id, "occurred_at": at, "attempts": 0,
+            } for event, at in self._events])
         self._events = []
         self.session.commit()

@@ -35,6 +35,13 @@ class ValidationFailed(DomainError):
             self.extra["errors"] = self.errors
 
 
+def field_error(field: str, reason: str, code: str = "validation_error",
+                **extra: Any) -> ValidationFailed:
+    """A 422 naming the field at fault, in the shape the API gives its own validation errors."""
+    return ValidationFailed(f"{field}: {reason}", code=code,
+                            errors=[{"field": field, "reason": reason}], **extra)
+
+
 class NotFound(DomainError):
     status = 404
     default_code = "not_found"

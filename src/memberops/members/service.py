@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from memberops.audit import service as audit
-from memberops.errors import Conflict, NotFound, RuleViolated, ValidationFailed
+from memberops.errors import Conflict, NotFound, RuleViolated, field_error
 from memberops.members import rules
 from memberops.members.events import (
     ConsentChanged,
@@ -24,11 +24,6 @@ from memberops.uow import UnitOfWork
 
 PROFILE_FIELDS = ("phone", "name", "email", "birthday", "gender", "province", "city",
                   "referrer_id")
-
-
-def _field_error(field: str, reason: str, code: str = "validation_error") -> ValidationFailed:
-    return ValidationFailed(f"{field}: {reason}", code=code,
-                            errors=[{"field": field, "reason": reason}])
 
 
 def get_member(uow: UnitOfWork, member_id: int) -> Member:
@@ -47,13 +42,7 @@ def lock_active_id(uow: UnitOfWork, member_id: int) -> None:
     """`lock_active` for the hot paths (payments, refunds) that need the lock and the
     check but not the profile: one prebuilt statement, no ORM object."""
     row = uow.session.execute(LOCK_STATUS, {"member_id": member_id}).first()
-    if row is None:
-        raise NotFound(f"member {member_id} not found", code="member_not_found")
-    if row.status == "frozen":
-        raise RuleViolated(f"member {member_id} is frozen: {row.status_reason}",
-                           code="member_frozen")
-    if row.status == "closed":
-        raise RuleViolated(f"member {member_id} is closed", code="member_closed")
+    _require_active(member_id, row)
 
 
 def lock_active(uow: UnitOfWork, member_id: int) -> Member:
@@ -65,14 +54,20 @@ def lock_active(uow: UnitOfWork, member_id: int) -> Member:
         # Tags and consents load only if asked for: this runs on every payment.
         .options(lazyload(Member.tags), lazyload(Member.consents))
         .execution_options(populate_existing=True)).scalar_one_or_none()
-    if member is None:
-        raise NotFound(f"member {member_id} not found", code="member_not_found")
-    if member.status == "frozen":
-        raise RuleViolated(f"member {member_id} is frozen: {member.status_reason}",
-                           code="member_frozen")
-    if member.status == "closed":
-        raise RuleViolated(f"member {member_id} is closed", code="member_closed")
+    _require_active(member_id, member)
+    assert member is not None
     return member
+
+
+def _require_active(member_id: int, found: Any) -> None:
+    """Refuse a missing, frozen or closed member (`found` has status and status_reason)."""
+    if found is None:
+        raise NotFound(f"member {member_id} not found", code="member_not_found")
+    if found.status == "frozen":
+        raise RuleViolated(f"member {member_id} is frozen: {found.status_reason}",
+                           code="member_frozen")
+    if found.status == "closed":
+        raise RuleViolated(f"member {member_id} is closed", code="member_closed")
 
 
 def _check_phone_free(uow: UnitOfWork, phone: str, member_id: int | None = None) -> None:
@@ -87,7 +82,7 @@ def _check_birthday(uow: UnitOfWork, birthday: Any) -> None:
         try:
             rules.check_birthday(birthday, uow.clock.today())
         except ValueError as exc:
-            raise _field_error("birthday", str(exc)) from None
+            raise field_error("birthday", str(exc)) from None
 
 
 def _check_referrer(uow: UnitOfWork, referrer_id: int | None, member_id: int | None) -> None:
@@ -96,7 +91,7 @@ def _check_referrer(uow: UnitOfWork, referrer_id: int | None, member_id: int | N
     if member_id is not None and referrer_id == member_id:
         raise RuleViolated("a member cannot refer themselves", code="self_referral")
     if uow.session.get(Member, referrer_id) is None:
-        raise _field_error("referrer_id", f"member {referrer_id} does not exist",
+        raise field_error("referrer_id", f"member {referrer_id} does not exist",
                            code="referrer_not_found")
     if member_id is not None and rules.would_create_cycle(
             member_id, referrer_id,
@@ -121,7 +116,7 @@ def register_member(uow: UnitOfWork, data: MemberCreate, *, source: str = "api")
     now = uow.clock.now()
     _check_birthday(uow, data.birthday)
     if data.joined_at is not None and data.joined_at > now:
-        raise _field_error("joined_at", "is in the future")
+        raise field_error("joined_at", "is in the future")
     _check_phone_free(uow, data.phone)
     _check_referrer(uow, data.referrer_id, None)
     member = Member(
@@ -218,7 +213,7 @@ def set_consent(uow: UnitOfWork, member_id: int, channel: str, granted: bool,
                 source: str | None = None) -> Member:
     """Grant or revoke marketing consent on one channel, keeping when it happened."""
     if channel not in rules.CONSENT_CHANNELS:
-        raise _field_error("channel", f"unknown consent channel {channel!r}; use one of "
+        raise field_error("channel", f"unknown consent channel {channel!r}; use one of "
                            + ", ".join(rules.CONSENT_CHANNELS))
     member = get_member(uow, member_id)
     now = uow.clock.now()
@@ -253,7 +248,7 @@ def change_status(uow: UnitOfWork, member_id: int, status: str, reason: str) -> 
         raise NotFound(f"member {member_id} not found", code="member_not_found")
     reason = reason.strip()
     if len(reason) < 2:
-        raise _field_error("reason", "a reason is required")
+        raise field_error("reason", "a reason is required")
     try:
         rules.check_status_change(member.status, status)
     except ValueError as exc:

@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from memberops.errors import NotFound, RuleViolated
+from memberops.errors import NotFound, RuleViolated, field_error
 from memberops.members import service as members_service
 from memberops.points import rules
 from memberops.points.events import BonusAwarded
@@ -19,7 +19,6 @@ from memberops.points.service.common import (
     check_text,
     credit,
     earning_rules,
-    field_error,
     lot_of,
     record,
     replayed,

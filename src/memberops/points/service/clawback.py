@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from memberops.errors import Conflict, NotFound
+from memberops.errors import Conflict, NotFound, field_error
 from memberops.members import service as members_service
 from memberops.money import share
 from memberops.points import rules
@@ -26,7 +26,6 @@ from memberops.points.service.common import (
     balances,
     check_points,
     check_text,
-    field_error,
     locked_rows,
     post,
     record,

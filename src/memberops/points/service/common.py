@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 
 from memberops.audit import service as audit
-from memberops.errors import IdempotencyMismatch, ValidationFailed
+from memberops.errors import IdempotencyMismatch, field_error
 from memberops.ledger import service as ledger_service
 from memberops.ledger.models import LedgerEntry
 from memberops.ledger.rules import Posting
@@ -31,12 +31,6 @@ EXPIRED = "system:points:expired"
 ADJUSTED = "system:points:adjusted"
 MAX_TEXT = 120
 T = TypeVar("T")
-
-
-def field_error(field: str, reason: str, code: str = "validation_error") -> ValidationFailed:
-    """A 422 naming the field at fault, as the API reports its own validation errors."""
-    return ValidationFailed(f"{field}: {reason}", code=code,
-                            errors=[{"field": field, "reason": reason}])
 
 
 def check_points(value: object, field: str = "points", *, signed: bool = False) -> int:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from memberops.clock import as_utc
-from memberops.errors import Conflict
+from memberops.errors import Conflict, field_error
 from memberops.ledger.rules import MAX_AMOUNT
 from memberops.members import service as members_service
 from memberops.points import rules
@@ -19,7 +19,6 @@ from memberops.points.service.common import (
     check_text,
     credit,
     earning_rules,
-    field_error,
     lot_of,
     record,
     replayed,

@@ -9,7 +9,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 
 from memberops.audit import service as audit
-from memberops.errors import Conflict, NotFound, RuleViolated
+from memberops.errors import Conflict, NotFound, RuleViolated, field_error
 from memberops.members import service as members_service
 from memberops.points import queries, rules
 from memberops.points.events import GiftRedeemed
@@ -19,7 +19,6 @@ from memberops.points.service.common import (
     balances,
     check_points,
     check_text,
-    field_error,
     record,
     replayed,
 )

@@ -9,7 +9,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from memberops.errors import Conflict, Forbidden, InsufficientBalance, NotFound, RuleViolated
+from memberops.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientBalance,
+    NotFound,
+    RuleViolated,
+    field_error,
+)
 from memberops.ledger.models import LedgerEntry
 from memberops.members import service as members_service
 from memberops.points import rules
@@ -23,7 +30,6 @@ from memberops.points.service.common import (
     check_points,
     check_text,
     credit,
-    field_error,
     locked_rows,
     lot_of,
     post,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from memberops.errors import Conflict, RuleViolated, ValidationFailed
+from memberops.errors import Conflict, RuleViolated, field_error
 from memberops.money import Money
 from memberops.programme import service as programme_service
 from memberops.programme.schemas import WalletSettings
@@ -17,13 +17,6 @@ from memberops.wallet.models import Recharge
 
 MAX_AMOUNT = 10**12  # fen: ten billion yuan, beyond any real wallet movement
 MAX_REF = 120
-
-
-def field_error(field: str, reason: str, code: str = "validation_error",
-                **extra: Any) -> ValidationFailed:
-    """A 422 naming the field, as the API reports Pydantic errors."""
-    return ValidationFailed(f"{field}: {reason}", code=code,
-                            errors=[{"field": field, "reason": reason}], **extra)
 
 
 def check_amount(amount: object, *, low: int = 1, high: int = MAX_AMOUNT,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from memberops.errors import Conflict
+from memberops.errors import Conflict, field_error
 from memberops.ledger import service as ledger_service
 from memberops.ledger.rules import Posting
 from memberops.members import queries as member_queries
@@ -36,7 +36,6 @@ from memberops.wallet.service.common import (
     check_amount,
     check_cap,
     check_ref,
-    field_error,
     flush_unique,
 )
 

@@ -7,14 +7,14 @@ first's result: the same outcome again is a no-op, a different one a 409.
 
 from __future__ import annotations
 
-from memberops.errors import Conflict, NotFound
+from memberops.errors import Conflict, NotFound, field_error
 from memberops.members import service as members_service
 from memberops.risk import service as risk_service
 from memberops.uow import UnitOfWork
 from memberops.wallet import queries
 from memberops.wallet.events import RechargeFailed, RechargeRejected
 from memberops.wallet.models import Recharge
-from memberops.wallet.service.common import check_ref, check_text, field_error, lock_recharge
+from memberops.wallet.service.common import check_ref, check_text, lock_recharge
 from memberops.wallet.service.recharge import settle
 
 OUTCOMES = ("confirmed", "failed")

@@ -18,6 +18,7 @@ from memberops.api.routes import (
     health,
     member_files,
     members,
+    plus,
     points,
     programme,
     reports,
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.services = build_services(settings, db, clock)
     errors.install(app)
     for module in (health, member_files, members, access, audit, programme, wallet, points,
-                   reports):
+                   reports, plus):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

@@ -65,6 +65,14 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     # finance reports
     ("GET", "/api/v1/reports/liabilities"): Permission.LEDGER_READ,
     ("GET", "/api/v1/ledger/verify"): Permission.LEDGER_READ,
+    # paid membership (PLUS): seen by whoever sees members, sold at the till, cancelled by
+    # the service desk or finance, its refunds read and paid out by finance
+    ("GET", "/api/v1/members/{member_id}/plus"): Permission.MEMBERS_READ,
+    ("POST", "/api/v1/members/{member_id}/plus"): Permission.PLUS_SELL,
+    ("POST", "/api/v1/members/{member_id}/plus/cancel"): Permission.PLUS_CANCEL,
+    ("GET", "/api/v1/plus/members"): Permission.MEMBERS_READ,
+    ("GET", "/api/v1/plus/refunds"): Permission.LEDGER_READ,
+    ("POST", "/api/v1/plus/refunds/{refund_ref}/settle"): Permission.PLUS_REFUND,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

@@ -12,6 +12,7 @@ from memberops.cli import (
     ledger,
     member_status,
     members,
+    plus,
     points,
     programme,
     serve,
@@ -32,6 +33,7 @@ app.add_typer(programme.app, name="programme")
 member_status.register(members.app)
 app.add_typer(members.app, name="members")
 app.add_typer(points.app, name="points")
+app.add_typer(plus.app, name="plus")
 app.add_typer(wallet.app, name="wallet")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

@@ -128,9 +128,43 @@ class RiskRules(Rules):
     daily_limit: int = Field(default=2_000_000, ge=1, description="fen per calendar day")
 
 
+# --- paid membership (PLUS) -------------------------------------------------------------
+
+class Plan(Rules):
+    """A paid membership plan. Its benefit terms are copied onto a subscription when it is
+    bought, so a change here applies to later purchases and renewals, not to paid time."""
+
+    name: str = Field(min_length=1, max_length=60)
+    price: int = Field(ge=1, le=100_000_000, description="fen per period")
+    duration_months: int = Field(default=12, ge=1, le=60)
+    extra_discount_pct: int = Field(default=3, ge=0, le=100,
+                                    description="off the amount after the tier discount")
+    points_multiplier_pct: int = Field(default=150, ge=100, le=1000,
+                                       description="×100, multiplies the tier multiplier")
+    cancel_within_days: int = Field(default=7, ge=0, le=365,
+                                    description="full refund if cancelled unused this soon")
+    on_sale: bool = Field(default=True, description="false: no new purchases or renewals")
+
+
+class Plans(Rules):
+    """Paid membership plans by code (the code is what a purchase names)."""
+
+    plans: dict[str, Plan] = Field(default_factory=lambda: {
+        "PLUS": Plan(name="PLUS", price=9_900)})
+
+    @model_validator(mode="after")
+    def _codes(self) -> Plans:
+        for code in self.plans:
+            if not 1 <= len(code) <= 20 or not all(c.isalnum() or c in "_-" for c in code) \
+                    or not code.isascii():
+                raise ValueError(f"plan code {code!r}: 1–20 letters, digits, '_' or '-'")
+        return self
+
+
 KINDS: dict[str, type[Rules]] = {
     "earning_rules": EarningRules,
     "recharge_scheme": RechargeScheme,
     "wallet": WalletSettings,
     "risk_rules": RiskRules,
+    "plans": Plans,
 }

@@ -20,6 +20,8 @@ from memberops.errors import (
 from memberops.jobs import points as points_jobs
 from memberops.points import service
 from memberops.points.models import PointsLot
+from memberops.programme import service as programme_service
+from memberops.programme.schemas import TierLadder
 from memberops.uow import Actor
 from tests.conftest import SHANGHAI
 from tests.points_helpers import (
@@ -83,10 +85,18 @@ def test_birthday_month_earns_double_and_does_not_stack_with_the_weekend(make_uo
     assert earn(make_uow, member, 100 * YUAN, "o-2")[1] == 200  # not 400
 
 
-def test_the_tier_multiplier_is_read_from_configuration(make_uow, db) -> None:
+def test_the_tier_multiplier_is_read_from_the_tier_ladder(make_uow, db) -> None:
     member = new_member(make_uow)
-    earning_rules(make_uow, tier_multiplier_pct={"regular": 150})
+    ladder = TierLadder().model_dump(mode="json")
+    ladder["tiers"][0]["benefits"]["points_multiplier_pct"] = 150
+    with make_uow() as uow:
+        programme_service.save(uow, "tiers", ladder, note="test")
     assert earn(make_uow, member, 100 * YUAN, "o-1")[1] == 150
+
+
+def test_earning_rules_no_longer_take_tier_multipliers(make_uow, db) -> None:
+    with pytest.raises(ValidationFailed, match="moved to the tier ladder"):
+        earning_rules(make_uow, tier_multiplier_pct={"regular": 150})
 
 
 def test_occurred_at_decides_the_day_and_the_window(make_uow, db, clock) -> None:

@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memberops.points import rules
-from memberops.programme.schemas import EarningRules, Promotion
+from memberops.programme.schemas import EarningRules, Promotion, TierLadder
 
 SH = ZoneInfo("Asia/Shanghai")
 REF = EarningRules()  # the reference programme
+LADDER = TierLadder()  # its tier ladder: the one source of tier multipliers
 MONDAY, SATURDAY, SUNDAY = date(2026, 6, 15), date(2026, 6, 20), date(2026, 6, 21)
 MAY_BIRTHDAY, JUNE_BIRTHDAY = date(1990, 5, 1), date(1990, 6, 30)
 
@@ -22,35 +23,36 @@ MAY_BIRTHDAY, JUNE_BIRTHDAY = date(1990, 5, 1), date(1990, 6, 30)
 # --- earning --------------------------------------------------------------------------
 
 def test_one_point_per_whole_yuan_paid_rounded_down() -> None:
-    assert rules.points_for_purchase(12_345, "regular", None, MONDAY, REF) == 123
-    assert rules.points_for_purchase(99, "regular", None, MONDAY, REF) == 0
-    assert rules.points_for_purchase(100, "regular", None, MONDAY, REF) == 1
-    assert rules.points_for_purchase(0, "regular", None, MONDAY, REF) == 0
+    assert rules.points_for_purchase(12_345, "regular", None, MONDAY, REF, LADDER) == 123
+    assert rules.points_for_purchase(99, "regular", None, MONDAY, REF, LADDER) == 0
+    assert rules.points_for_purchase(100, "regular", None, MONDAY, REF, LADDER) == 1
+    assert rules.points_for_purchase(0, "regular", None, MONDAY, REF, LADDER) == 0
 
 
 def test_weekend_doubles_points() -> None:
-    assert rules.points_for_purchase(10_000, "regular", None, SATURDAY, REF) == 200
-    assert rules.points_for_purchase(10_000, "regular", None, SUNDAY, REF) == 200
-    assert rules.points_for_purchase(10_000, "regular", MAY_BIRTHDAY, MONDAY, REF) == 100
+    assert rules.points_for_purchase(10_000, "regular", None, SATURDAY, REF, LADDER) == 200
+    assert rules.points_for_purchase(10_000, "regular", None, SUNDAY, REF, LADDER) == 200
+    assert rules.points_for_purchase(10_000, "regular", MAY_BIRTHDAY, MONDAY, REF, LADDER) == 100
 
 
 def test_birthday_month_doubles_points() -> None:
-    assert rules.points_for_purchase(10_000, "regular", JUNE_BIRTHDAY, MONDAY, REF) == 200
+    assert rules.points_for_purchase(10_000, "regular", JUNE_BIRTHDAY, MONDAY, REF, LADDER) == 200
 
 
 def test_weekend_and_birthday_month_do_not_stack_the_higher_applies() -> None:
-    assert rules.points_for_purchase(10_000, "regular", JUNE_BIRTHDAY, SATURDAY, REF) == 200
+    assert rules.points_for_purchase(10_000, "regular", JUNE_BIRTHDAY, SATURDAY, REF, LADDER) == 200
     richer = REF.model_copy(update={"promotions": [
         Promotion(code="weekend", multiplier_pct=200, weekdays=[6, 7]),
         Promotion(code="birthday_month", multiplier_pct=300, birthday_month=True)]})
-    assert rules.points_for_purchase(10_000, "regular", JUNE_BIRTHDAY, SATURDAY, richer) == 300
+    assert rules.points_for_purchase(10_000, "regular", JUNE_BIRTHDAY, SATURDAY, richer,
+                                     LADDER) == 300
 
 
 def test_tier_multiplier_multiplies_with_the_promotion_then_rounds_down_once() -> None:
-    assert rules.points_for_purchase(10_050, "silver", None, MONDAY, REF) == 120  # 100 × 1.2
-    assert rules.points_for_purchase(1_100, "silver", None, MONDAY, REF) == 13  # 13.2
-    assert rules.points_for_purchase(1_100, "gold", None, SATURDAY, REF) == 33  # 11×1.5×2
-    assert rules.points_for_purchase(10_000, "unknown-tier", None, MONDAY, REF) == 100
+    assert rules.points_for_purchase(10_050, "silver", None, MONDAY, REF, LADDER) == 120  # ×1.2
+    assert rules.points_for_purchase(1_100, "silver", None, MONDAY, REF, LADDER) == 13  # 13.2
+    assert rules.points_for_purchase(1_100, "gold", None, SATURDAY, REF, LADDER) == 33  # 11×1.5×2
+    assert rules.points_for_purchase(10_000, "unknown-tier", None, MONDAY, REF, LADDER) == 100
 
 
 def test_promotion_date_range_and_weekdays() -> None:
@@ -70,18 +72,18 @@ def test_birthday_promotion_needs_a_birthday() -> None:
 @pytest.mark.parametrize("bad", [-1, 1.5, "100", True, None])
 def test_bad_amounts_are_refused(bad) -> None:
     with pytest.raises(ValueError):
-        rules.points_for_purchase(bad, "regular", None, MONDAY, REF)
+        rules.points_for_purchase(bad, "regular", None, MONDAY, REF, LADDER)
 
 
 @given(st.integers(0, 10**10), st.sampled_from(["regular", "silver", "gold", "diamond"]),
        st.dates(date(2020, 1, 1), date(2030, 12, 31)), st.none() | st.dates())
 def test_points_are_never_more_than_base_times_highest_multipliers(
         fen: int, tier: str, day: date, birthday: date | None) -> None:
-    points = rules.points_for_purchase(fen, tier, birthday, day, REF)
+    points = rules.points_for_purchase(fen, tier, birthday, day, REF, LADDER)
     base = fen // 100
     assert isinstance(points, int)
     assert base <= points <= base * 2 * 2  # diamond ×2, best promotion ×2
-    assert points == base * rules.tier_pct(REF, tier) * rules.promotion_pct(
+    assert points == base * rules.tier_pct(LADDER, tier) * rules.promotion_pct(
         REF, day, birthday) // 10_000
 
 

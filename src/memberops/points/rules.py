@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from math import gcd
 
 from memberops.money import MINOR_UNITS
-from memberops.programme.schemas import EarningRules, Promotion
+from memberops.programme.schemas import EarningRules, Promotion, TierLadder
 
 PCT = 100  # multipliers are stored ×100: 200 = double
 MAX_POINTS = 100_000_000  # one movement; a million yuan of deduction, beyond any real case
@@ -40,21 +40,22 @@ def promotion_pct(rules: EarningRules, day: date, birthday: date | None) -> int:
                 if promotion_applies(p, day, birthday)), default=PCT)
 
 
-def tier_pct(rules: EarningRules, tier: str) -> int:
-    # A tier the configuration does not name earns the base rate: the multiplier is a bonus,
+def tier_pct(ladder: TierLadder, tier: str) -> int:
+    """The tier's points multiplier (×100) from the tier ladder, its one source."""
+    # A tier the ladder does not name earns as the base tier: the multiplier is a bonus,
     # never a reason to refuse the purchase's points.
-    return rules.tier_multiplier_pct.get(tier, PCT)
+    return ladder.tier_or_base(tier).benefits.points_multiplier_pct
 
 
 def points_for_purchase(amount_paid_fen: int, tier: str, birthday: date | None, day: date,
-                        rules: EarningRules) -> int:
+                        rules: EarningRules, ladder: TierLadder) -> int:
     """Points for a purchase: whole yuan paid × rate × tier × best promotion, rounded down."""
     if isinstance(amount_paid_fen, bool) or not isinstance(amount_paid_fen, int):
         raise ValueError(f"amount paid must be an integer of fen, got {amount_paid_fen!r}")
     if amount_paid_fen < 0:
         raise ValueError("amount paid cannot be negative")
     base = amount_paid_fen // MINOR_UNITS * rules.points_per_yuan
-    return base * tier_pct(rules, tier) * promotion_pct(rules, day, birthday) // (PCT * PCT)
+    return base * tier_pct(ladder, tier) * promotion_pct(rules, day, birthday) // (PCT * PCT)
 
 
 def apply_caps(points: int, earned_today: int, earned_this_month: int,

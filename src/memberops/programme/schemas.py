@@ -4,9 +4,9 @@ reference programme. Money in fen, rates in basis points or per-mille, never flo
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Rules(BaseModel):
@@ -45,9 +45,7 @@ class EarningRules(Rules):
     """How points are earned and when they expire."""
 
     points_per_yuan: int = Field(default=1, ge=0, le=100)
-    # Tier multipliers (×100) by tier code; tiers arrive with the next issue.
-    tier_multiplier_pct: dict[str, int] = Field(default_factory=lambda: {
-        "regular": 100, "silver": 120, "gold": 150, "diamond": 200})
+    # No tier multipliers here: the tier ladder (`tiers`) is their one source.
     promotions: list[Promotion] = Field(default_factory=lambda: [
         Promotion(code="weekend", multiplier_pct=200, weekdays=[6, 7]),
         Promotion(code="birthday_month", multiplier_pct=200, birthday_month=True),
@@ -66,6 +64,128 @@ class EarningRules(Rules):
     # Redemption as a cash deduction: 100 points = ¥1, at most 50% of the payable amount.
     points_per_yuan_off: int = Field(default=100, ge=1)
     max_redeem_share_pct: int = Field(default=50, ge=0, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "tier_multiplier_pct" in data:
+            raise ValueError("tier_multiplier_pct has moved to the tier ladder: set each "
+                             "tier's benefits.points_multiplier_pct in `tiers`")
+        return data
+
+
+# --- tiers ----------------------------------------------------------------------------
+
+BASE_TIER = "regular"  # every member starts here (members.tier's default)
+CRITERIA = ("net_spend", "orders", "recharge")
+
+
+class Qualification(Rules):
+    """What qualifies for a tier: any one criterion given here is enough (alternatives)."""
+
+    net_spend: int | None = Field(default=None, ge=0, le=10**15,
+                                  description="fen spent over the window, refunds deducted")
+    orders: int | None = Field(default=None, ge=0, le=10**9,
+                               description="orders over the window, fully refunded ones not")
+    recharge: int | None = Field(default=None, ge=0, le=10**15,
+                                 description="fen recharged in total over the recharge window")
+
+    def thresholds(self) -> dict[str, int]:
+        """The criteria this tier uses, by name."""
+        return {name: value for name in CRITERIA
+                if (value := getattr(self, name)) is not None}
+
+
+class Benefits(Rules):
+    discount_pct: int = Field(default=0, ge=0, le=100, description="off an order's amount")
+    points_multiplier_pct: int = Field(default=100, ge=100, le=1000,
+                                       description="×100: 150 earns 1.5 times the points")
+    free_shipping: bool = False
+    birthday_coupon: bool = False
+    priority_service: bool = False
+
+
+class Tier(Rules):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,19}$", description="stored on the member")
+    name_zh: str = Field(min_length=1, max_length=40)
+    name_en: str = Field(min_length=1, max_length=40)
+    qualify: Qualification = Field(default_factory=Qualification)
+    benefits: Benefits = Field(default_factory=Benefits)
+
+
+def _reference_tiers() -> list[Tier]:
+    return [
+        Tier(code="regular", name_zh="普通", name_en="Regular",
+             qualify=Qualification(net_spend=0)),
+        Tier(code="silver", name_zh="银卡", name_en="Silver",
+             qualify=Qualification(net_spend=100_000),
+             benefits=Benefits(discount_pct=2, points_multiplier_pct=120,
+                               birthday_coupon=True)),
+        Tier(code="gold", name_zh="金卡", name_en="Gold",
+             qualify=Qualification(net_spend=500_000),
+             benefits=Benefits(discount_pct=5, points_multiplier_pct=150,
+                               birthday_coupon=True, free_shipping=True)),
+        Tier(code="diamond", name_zh="钻石", name_en="Diamond",
+             qualify=Qualification(net_spend=2_000_000, recharge=1_000_000),
+             benefits=Benefits(discount_pct=8, points_multiplier_pct=200,
+                               birthday_coupon=True, free_shipping=True,
+                               priority_service=True)),
+    ]
+
+
+def _check_ladder(tiers: list[Tier]) -> None:
+    codes = [t.code for t in tiers]
+    if twice := sorted({c for c in codes if codes.count(c) > 1}):
+        raise ValueError(f"tier codes must be unique; repeated: {', '.join(twice)}")
+    if codes[0] != BASE_TIER:
+        raise ValueError(f"the first (lowest) tier must be {BASE_TIER!r}, not {codes[0]!r}")
+    if any(tiers[0].qualify.thresholds().values()):
+        raise ValueError(f"{BASE_TIER!r} qualifies at 0: its thresholds must be 0 or left out")
+    for tier in tiers[1:]:
+        found = tier.qualify.thresholds()
+        if not found or 0 in found.values():
+            raise ValueError(f"tier {tier.code!r} needs thresholds above 0 (net_spend, orders "
+                             "or recharge); leave a criterion out rather than set it to 0")
+    for criterion in CRITERIA:
+        below: tuple[str, int] | None = None
+        for tier in tiers[1:]:
+            value = getattr(tier.qualify, criterion)
+            if value is None:
+                continue
+            if below is not None and value <= below[1]:
+                raise ValueError(f"{criterion} thresholds must rise strictly up the ladder: "
+                                 f"{tier.code!r} ({value}) is not above {below[0]!r} "
+                                 f"({below[1]})")
+            below = (tier.code, value)
+
+
+class TierLadder(Rules):
+    """The tier ladder (会员等级), lowest first; qualification over rolling windows."""
+
+    tiers: list[Tier] = Field(default_factory=_reference_tiers, min_length=1, max_length=12)
+    window_months: int = Field(default=12, ge=1, le=60,
+                               description="rolling window for net spend and orders")
+    recharge_window_months: int = Field(default=12, ge=1, le=1200,
+                                        description="rolling window for recharges")
+    hold_months: int = Field(default=12, ge=1, le=60,
+                             description="a tier is held this long, then reviewed")
+    retention_pct: int = Field(default=80, ge=0, le=100,
+                               description="of a threshold, to keep the tier at its review")
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, tiers: list[Tier]) -> list[Tier]:
+        _check_ladder(tiers)
+        return tiers
+
+    def rank(self, code: str) -> int | None:
+        """The tier's position (0 = the base tier), None when the ladder does not name it."""
+        return next((n for n, tier in enumerate(self.tiers) if tier.code == code), None)
+
+    def tier_or_base(self, code: str) -> Tier:
+        """The tier of this code; a code the ladder no longer names counts as the base tier."""
+        found = self.rank(code)
+        return self.tiers[found if found is not None else 0]
 
 
 # --- stored value ---------------------------------------------------------------------
@@ -166,5 +286,6 @@ KINDS: dict[str, type[Rules]] = {
     "recharge_scheme": RechargeScheme,
     "wallet": WalletSettings,
     "risk_rules": RiskRules,
+    "tiers": TierLadder,
     "plans": Plans,
 }

@@ -23,6 +23,8 @@ from memberops.points.service.common import (
     record,
     replayed,
 )
+from memberops.programme import service as programme_service
+from memberops.programme.schemas import TierLadder
 from memberops.uow import UnitOfWork
 
 ORDER = "order"
@@ -86,7 +88,9 @@ def earn_for_purchase(uow: UnitOfWork, *, member_id: int, amount_paid: int, refe
                        code="points_already_earned")
     day = earned_at.astimezone(uow.clock.tz).date()
     config = earning_rules(uow)
-    points = rules.points_for_purchase(amount_paid, member.tier, member.birthday, day, config)
+    ladder = programme_service.current(uow.session, TierLadder)
+    points = rules.points_for_purchase(amount_paid, member.tier, member.birthday, day, config,
+                                       ladder)
     points = _capped(uow, member_id, points, day)
     if points == 0:
         return None
@@ -94,7 +98,7 @@ def earn_for_purchase(uow: UnitOfWork, *, member_id: int, amount_paid: int, refe
     lot = credit(uow, member_id=member_id, points=points, source=ORDER, reference=reference,
                  key=key, kind="points.earn", request=request, pending=True,
                  reason=f"purchase {reference}", earned_at=earned_at,
-                 tier_pct=rules.tier_pct(config, member.tier),
+                 tier_pct=rules.tier_pct(ladder, member.tier),
                  promotion_pct=rules.promotion_pct(config, day, member.birthday))
     record(uow, action="points.earned", member_id=member_id, before=before,
            reference=reference, source=ORDER)

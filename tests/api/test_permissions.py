@@ -11,7 +11,8 @@ from memberops.api.permissions import PUBLIC, ROUTE_PERMISSIONS
 
 SAMPLE_PATH_VALUES = {"member_id": "1", "tag": "vip", "channel": "sms", "key_id": "1",
                       "kind": "risk_rules", "payment_ref": "pay-1", "recharge_id": "1",
-                      "operator_id": "1", "sku": "gift-1"}
+                      "operator_id": "1", "sku": "gift-1",
+                      "template_id": "1", "code": "ABCD-EFGH-JKMN"}
 PROTECTED = sorted((m, p) for (m, p), perm in ROUTE_PERMISSIONS.items() if perm != PUBLIC)
 
 

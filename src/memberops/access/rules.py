@@ -39,6 +39,10 @@ class Permission(StrEnum):
     PAYMENT_CALLBACK = "payment.callback"  # the payment gateway confirms or fails a payment
     RISK_REVIEW = "risk.review"            # the review queue for held recharges
     LEDGER_READ = "ledger.read"            # liabilities, verification
+    COUPONS_READ = "coupons.read"          # templates, a member's coupons, a coupon by code
+    COUPONS_MANAGE = "coupons.manage"      # create, edit, pause and resume coupon templates
+    COUPONS_ISSUE = "coupons.issue"        # issue coupons to a member or a list
+    COUPONS_VALIDATE = "coupons.validate"  # check coupon codes against an order
     PLUS_SELL = "plus.sell"                # buy or renew a paid membership (may debit the wallet)
     PLUS_CANCEL = "plus.cancel"            # cancel one, refunding it under the 7-day rule
     PLUS_REFUND = "plus.refund"            # record a refund due on an external payment as paid
@@ -51,12 +55,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.MEMBERS_IMPORT, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
         Permission.CONFIG_WRITE, Permission.POINTS_READ, Permission.POINTS_EARN,
         Permission.POINTS_REDEEM, Permission.WALLET_READ, Permission.WALLET_RECHARGE,
+        Permission.COUPONS_READ, Permission.COUPONS_MANAGE, Permission.COUPONS_ISSUE,
+        Permission.COUPONS_VALIDATE,
         Permission.WALLET_REFUND, Permission.PLUS_CANCEL,
     }),
     # Analysts read and export for analysis; they change nothing.
     Role.ANALYST: frozenset({
         Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
         Permission.POINTS_READ, Permission.WALLET_READ, Permission.LEDGER_READ,
+        Permission.COUPONS_READ,
     }),
     # Finance reviews held recharges, refunds and cash-outs, and reads the liabilities;
     # it cancels paid memberships with their refunds and pays out those due outside.
@@ -64,6 +71,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
         Permission.POINTS_READ, Permission.WALLET_READ, Permission.WALLET_REFUND,
         Permission.WALLET_CASH_OUT, Permission.PAYMENT_CALLBACK, Permission.RISK_REVIEW,
+        Permission.COUPONS_READ,
         Permission.LEDGER_READ, Permission.PLUS_CANCEL, Permission.PLUS_REFUND,
     }),
     # A till serves the member at the counter: register, look up, earn, redeem, recharge,
@@ -73,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.MEMBERS_READ, Permission.MEMBERS_REGISTER, Permission.POINTS_READ,
         Permission.POINTS_EARN, Permission.POINTS_REDEEM, Permission.WALLET_READ,
         Permission.WALLET_RECHARGE, Permission.WALLET_PAY, Permission.WALLET_REFUND,
+        Permission.COUPONS_READ, Permission.COUPONS_VALIDATE,
         Permission.PAYMENT_CALLBACK, Permission.PLUS_SELL,
     }),
 }

@@ -15,6 +15,7 @@ from memberops.api.permissions import API_PREFIX, ROUTE_PERMISSIONS
 from memberops.api.routes import (
     access,
     audit,
+    coupons,
     health,
     member_files,
     members,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.services = build_services(settings, db, clock)
     errors.install(app)
     for module in (health, member_files, members, access, audit, programme, wallet, points,
+                   coupons,
                    reports, plus):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,

@@ -73,6 +73,19 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/plus/members"): Permission.MEMBERS_READ,
     ("GET", "/api/v1/plus/refunds"): Permission.LEDGER_READ,
     ("POST", "/api/v1/plus/refunds/{refund_ref}/settle"): Permission.PLUS_REFUND,
+    # coupons: marketing (operator) manages templates and issues; a till validates codes
+    # and sees a member's coupons; the read-only roles read
+    ("GET", "/api/v1/coupon-templates"): Permission.COUPONS_READ,
+    ("POST", "/api/v1/coupon-templates"): Permission.COUPONS_MANAGE,
+    ("GET", "/api/v1/coupon-templates/{template_id}"): Permission.COUPONS_READ,
+    ("PATCH", "/api/v1/coupon-templates/{template_id}"): Permission.COUPONS_MANAGE,
+    ("POST", "/api/v1/coupon-templates/{template_id}/pause"): Permission.COUPONS_MANAGE,
+    ("POST", "/api/v1/coupon-templates/{template_id}/resume"): Permission.COUPONS_MANAGE,
+    ("POST", "/api/v1/coupon-templates/{template_id}/issue"): Permission.COUPONS_ISSUE,
+    ("POST", "/api/v1/coupon-templates/{template_id}/issue-file"): Permission.COUPONS_ISSUE,
+    ("GET", "/api/v1/members/{member_id}/coupons"): Permission.COUPONS_READ,
+    ("GET", "/api/v1/coupons/{code}"): Permission.COUPONS_READ,
+    ("POST", "/api/v1/coupons/validate"): Permission.COUPONS_VALIDATE,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

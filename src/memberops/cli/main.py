@@ -7,6 +7,7 @@ import typer
 from memberops.cli import (
     access,
     audit,
+    coupons,
     db,
     demo,
     ledger,
@@ -33,6 +34,7 @@ app.add_typer(programme.app, name="programme")
 member_status.register(members.app)
 app.add_typer(members.app, name="members")
 app.add_typer(points.app, name="points")
+app.add_typer(coupons.app, name="coupons")
 app.add_typer(plus.app, name="plus")
 app.add_typer(wallet.app, name="wallet")
 app.command("serve")(serve.serve)

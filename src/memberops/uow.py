@@ -14,15 +14,19 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 from memberops.clock import Clock, SystemClock
 from memberops.db import Database
 from memberops.events import Event
 from memberops.outbox import OutboxEvent
+from memberops.prepared import Prepared
 
 OUTBOX: Table = OutboxEvent.__table__  # type: ignore[assignment]
+INSERT_OUTBOX = Prepared(insert(OUTBOX).values({
+    name: bindparam(name) for name in ("event_type", "payload", "member_id", "actor",
+                                       "request_id", "occurred_at", "attempts")}), many=True)
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,8 @@ class UnitOfWork:
 
     def commit(self) -> None:
         if self._events:
-            # One executemany through Core: the outbox is written on every payment.
-            self.session.execute(insert(OUTBOX), [{
+            # One prepared executemany: the outbox is written on every payment.
+            INSERT_OUTBOX.executemany(self.session, [{
                 "event_type": event.event_type, "payload": event.payload(),
                 "member_id": event.member_ref(), "actor": self.actor.label,
                 "request_id": self.request_id, "occurred_at": at, "attempts": 0,

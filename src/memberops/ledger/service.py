@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from memberops.errors import (
 from memberops.ledger import rules
 from memberops.ledger.models import LedgerBalance, LedgerEntry, LedgerHold, LedgerPosting
 from memberops.ledger.rules import Posting
+from memberops.prepared import Prepared
 from memberops.uow import UnitOfWork
 
 BALANCES: Table = LedgerBalance.__table__  # type: ignore[assignment]
@@ -35,25 +36,47 @@ POSTINGS: Table = LedgerPosting.__table__  # type: ignore[assignment]
 Key = tuple[str, str]
 
 
-# Statements of the hot path are built once: building one costs more than running it.
+# Statements of the hot path are compiled once and run on the driver (memberops.prepared).
 # FOR UPDATE in (address, asset) order: every writer locks in the same order, so two
 # payments touching the same accounts queue instead of deadlocking (DESIGN rule 7).
 # SQLite has no row locks; there the write transaction began with BEGIN IMMEDIATE.
-LOCK_BALANCES = (
-    select(BALANCES.c.address, BALANCES.c.asset, BALANCES.c.balance)
-    .where(tuple_(BALANCES.c.address, BALANCES.c.asset).in_(bindparam("keys", expanding=True)))
-    .order_by(BALANCES.c.address, BALANCES.c.asset).with_for_update())
-FIND_ENTRY = (select(ENTRIES.c.id, ENTRIES.c.input_hash, ENTRIES.c.kind, ENTRIES.c.reference)
-              .where(ENTRIES.c.idempotency_key == bindparam("key")))
-INSERT_ENTRY = insert(ENTRIES)
-INSERT_POSTINGS = insert(POSTINGS)
-UPDATE_BALANCE = (update(BALANCES)
-                  .where(BALANCES.c.address == bindparam("a"), BALANCES.c.asset == bindparam("s"))
-                  .values(balance=bindparam("b"), updated_at=bindparam("t")))
+_LOCKS: dict[int, Prepared] = {}
+
+
+def _lock_statement(count: int) -> Prepared:
+    """SELECT … FOR UPDATE of `count` balance rows: one fixed-shape statement per count
+    (a payment locks two or three), instead of an expanding IN."""
+    found = _LOCKS.get(count)
+    if found is None:
+        found = _LOCKS[count] = Prepared(
+            select(BALANCES.c.address, BALANCES.c.asset, BALANCES.c.balance)
+            .where(or_(*[and_(BALANCES.c.address == bindparam(f"a{i}"),
+                              BALANCES.c.asset == bindparam(f"s{i}")) for i in range(count)]))
+            .order_by(BALANCES.c.address, BALANCES.c.asset).with_for_update())
+    return found
+
+
+FIND_ENTRY = Prepared(select(ENTRIES.c.id, ENTRIES.c.input_hash, ENTRIES.c.kind,
+                             ENTRIES.c.reference)
+                      .where(ENTRIES.c.idempotency_key == bindparam("key")))
+INSERT_ENTRY = Prepared(insert(ENTRIES).values({
+    name: bindparam(name) for name in ("idempotency_key", "input_hash", "kind", "reference",
+                                       "reason", "reverses_id", "details", "actor",
+                                       "created_at")}).returning(ENTRIES.c.id))
+INSERT_POSTINGS = Prepared(insert(POSTINGS).values({
+    name: bindparam(name) for name in ("entry_id", "source", "destination", "asset",
+                                       "amount")}), many=True)
+UPDATE_BALANCE = Prepared(
+    update(BALANCES)
+    .where(BALANCES.c.address == bindparam("a"), BALANCES.c.asset == bindparam("s"))
+    .values(balance=bindparam("b"), updated_at=bindparam("t")), many=True)
 
 
 def _select_locked(session: Session, keys: list[Key]) -> dict[Key, int]:
-    return {(a, s): b for a, s, b in session.execute(LOCK_BALANCES, {"keys": keys})}
+    params: dict[str, str] = {}
+    for i, (address, asset) in enumerate(keys):
+        params[f"a{i}"], params[f"s{i}"] = address, asset
+    return {(a, s): b for a, s, b in _lock_statement(len(keys)).all(session, params)}
 
 
 def _insert_missing(session: Session, keys: list[Key], now: datetime) -> None:
@@ -86,12 +109,13 @@ class Entry:
 
 
 def _existing(session: Session, key: str, digest: str) -> Entry | None:
-    row = session.execute(FIND_ENTRY, {"key": key}).first()
+    row = FIND_ENTRY.first(session, {"key": key})
     if row is None:
         return None
-    if row.input_hash != digest:
+    entry_id, input_hash, kind, reference = row
+    if input_hash != digest:
         raise IdempotencyMismatch(f"ledger key {key!r} was already used for another movement")
-    return Entry(row.id, key, row.kind, row.reference, replayed=True)
+    return Entry(entry_id, key, kind, reference, replayed=True)
 
 
 def _check_funds(current: dict[Key, int], net: dict[Key, int]) -> None:
@@ -128,7 +152,7 @@ def post(uow: UnitOfWork, *, key: str, kind: str, postings: list[Posting],
     _check_funds(current, net)
     entry_id = _insert_entry(uow, key=key, digest=digest, kind=kind, reference=reference,
                              reason=reason, reverses_id=reverses_id, details=details, now=now)
-    uow.session.execute(INSERT_POSTINGS, [
+    INSERT_POSTINGS.executemany(uow.session, [
         {"entry_id": entry_id, "source": p.source, "destination": p.destination,
          "asset": p.asset, "amount": p.amount} for p in postings])
     _apply(uow.session, current, net, now)
@@ -140,22 +164,21 @@ def _insert_entry(uow: UnitOfWork, *, key: str, digest: str, kind: str, referenc
                   now: datetime) -> int:
     # Core, not the ORM: this is the hot path of every payment.
     try:
-        result = uow.session.execute(INSERT_ENTRY, dict(
+        entry_id = INSERT_ENTRY.scalar(uow.session, dict(
             idempotency_key=key, input_hash=digest, kind=kind, reference=reference,
             reason=reason, reverses_id=reverses_id, details=details, actor=uow.actor.label,
             created_at=now))
     except IntegrityError:
         raise Conflict(f"ledger key {key!r} or reversal already recorded",
                        code="ledger_conflict") from None
-    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+    return int(entry_id)
 
 
 def _apply(session: Session, current: dict[Key, int], net: dict[Key, int],
            now: datetime) -> None:
     changed = [{"a": a, "s": s, "b": current[(a, s)] + d, "t": now}
                for (a, s), d in sorted(net.items()) if d]
-    if changed:
-        session.execute(UPDATE_BALANCE, changed)
+    UPDATE_BALANCE.executemany(session, changed)
 
 
 def rules_error(detail: str) -> ValidationFailed:

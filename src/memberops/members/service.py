@@ -20,6 +20,7 @@ from memberops.members.events import (
 )
 from memberops.members.models import Member, MemberConsent, MemberTag
 from memberops.members.schemas import MemberCreate, MemberUpdate
+from memberops.prepared import Prepared
 from memberops.uow import UnitOfWork
 
 PROFILE_FIELDS = ("phone", "name", "email", "birthday", "gender", "province", "city",
@@ -34,15 +35,15 @@ def get_member(uow: UnitOfWork, member_id: int) -> Member:
 
 
 MEMBERS: Table = Member.__table__  # type: ignore[assignment]
-LOCK_STATUS = (select(MEMBERS.c.status, MEMBERS.c.status_reason)
-               .where(MEMBERS.c.id == bindparam("member_id")).with_for_update())
+LOCK_STATUS = Prepared(select(MEMBERS.c.status, MEMBERS.c.status_reason)
+                       .where(MEMBERS.c.id == bindparam("member_id")).with_for_update())
 
 
 def lock_active_id(uow: UnitOfWork, member_id: int) -> None:
     """`lock_active` for the hot paths (payments, refunds) that need the lock and the
     check but not the profile: one prebuilt statement, no ORM object."""
-    row = uow.session.execute(LOCK_STATUS, {"member_id": member_id}).first()
-    _require_active(member_id, row)
+    status, reason = LOCK_STATUS.first(uow.session, {"member_id": member_id}) or (None, None)
+    _require_active(member_id, status, reason)
 
 
 def lock_active(uow: UnitOfWork, member_id: int) -> Member:
@@ -54,19 +55,19 @@ def lock_active(uow: UnitOfWork, member_id: int) -> Member:
         # Tags and consents load only if asked for: this runs on every payment.
         .options(lazyload(Member.tags), lazyload(Member.consents))
         .execution_options(populate_existing=True)).scalar_one_or_none()
-    _require_active(member_id, member)
+    _require_active(member_id, member.status if member else None,
+                    member.status_reason if member else None)
     assert member is not None
     return member
 
 
-def _require_active(member_id: int, found: Any) -> None:
-    """Refuse a missing, frozen or closed member (`found` has status and status_reason)."""
-    if found is None:
+def _require_active(member_id: int, status: str | None, reason: str | None) -> None:
+    """Refuse a missing (no status), frozen or closed member."""
+    if status is None:
         raise NotFound(f"member {member_id} not found", code="member_not_found")
-    if found.status == "frozen":
-        raise RuleViolated(f"member {member_id} is frozen: {found.status_reason}",
-                           code="member_frozen")
-    if found.status == "closed":
+    if status == "frozen":
+        raise RuleViolated(f"member {member_id} is frozen: {reason}", code="member_frozen")
+    if status == "closed":
         raise RuleViolated(f"member {member_id} is closed", code="member_closed")
 
 

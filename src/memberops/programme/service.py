@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from memberops.audit import service as audit
 from memberops.errors import NotFound, ValidationFailed
+from memberops.prepared import Prepared
 from memberops.programme.models import ConfigVersion
 from memberops.programme.schemas import KINDS, Rules
 from memberops.uow import UnitOfWork
@@ -24,12 +26,14 @@ def _model(kind: str) -> type[Rules]:
 
 
 CONFIG: Table = ConfigVersion.__table__  # type: ignore[assignment]
-LATEST = (select(CONFIG.c.version, CONFIG.c.data).where(CONFIG.c.kind == bindparam("kind"))
-          .order_by(CONFIG.c.version.desc()).limit(1))
+# Run on the driver (every payment asks): `data` comes back as the driver gives it —
+# JSON text on SQLite, already decoded on PostgreSQL.
+LATEST = Prepared(select(CONFIG.c.data).where(CONFIG.c.kind == bindparam("kind"))
+                  .order_by(CONFIG.c.version.desc()).limit(1))
 # The last configuration parsed per kind, with the stored data it came from: the database
 # is still asked what is in force on every call (another process may have changed it), but
 # the data is validated again only when it differs.
-_PARSED: dict[str, tuple[dict[str, Any] | None, Rules]] = {}
+_PARSED: dict[str, tuple[str | dict[str, Any] | None, Rules]] = {}
 
 
 def current(session: Session, model: type[R]) -> R:
@@ -44,12 +48,14 @@ def current(session: Session, model: type[R]) -> R:
 
 
 def _parsed(session: Session, kind: str, model: type[R]) -> R:
-    row = session.execute(LATEST, {"kind": kind}).first()
-    data = row.data if row is not None else None
+    data = LATEST.scalar(session, {"kind": kind})
     cached = _PARSED.get(kind)
     if cached is not None and cached[0] == data:
         return cached[1]  # type: ignore[return-value]
-    parsed = model.model_validate(data) if data is not None else model()
+    if data is None:
+        parsed = model()
+    else:
+        parsed = model.model_validate(json.loads(data) if isinstance(data, str) else data)
     _PARSED[kind] = (data, parsed)
     return parsed
 

@@ -17,6 +17,7 @@ from memberops.ledger import service as ledger_service
 from memberops.ledger.models import LedgerBalance, LedgerPosting
 from memberops.members import queries as member_queries
 from memberops.money import Money
+from memberops.prepared import Prepared
 from memberops.risk.rules import RecentRecharge
 from memberops.wallet import rules
 from memberops.wallet.models import CashOut, Recharge, WalletLot, WalletPayment, WalletRefund
@@ -135,13 +136,13 @@ def recharge_by_ref(session: Session, payment_ref: str) -> Recharge | None:
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-PAYMENT_REF_USED = select(WalletPayment.__table__.c.id).where(
-    WalletPayment.__table__.c.payment_ref == bindparam("ref"))
+PAYMENT_REF_USED = Prepared(select(WalletPayment.__table__.c.id).where(
+    WalletPayment.__table__.c.payment_ref == bindparam("ref")))
 
 
 def payment_ref_used(session: Session, payment_ref: str) -> bool:
     """Whether a payment with this ref exists: a cheap look before loading it."""
-    return session.execute(PAYMENT_REF_USED, {"ref": payment_ref}).first() is not None
+    return PAYMENT_REF_USED.first(session, {"ref": payment_ref}) is not None
 
 
 def payment_by_ref(session: Session, payment_ref: str) -> WalletPayment | None:

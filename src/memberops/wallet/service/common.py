@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from memberops.errors import Conflict, RuleViolated, field_error
 from memberops.money import Money
+from memberops.prepared import Prepared
 from memberops.programme import service as programme_service
 from memberops.programme.schemas import WalletSettings
 from memberops.uow import UnitOfWork
@@ -87,13 +88,25 @@ def flush_unique(uow: UnitOfWork, row: object, field: str, value: str) -> None:
         raise Conflict(f"{field} {value!r} was already used", code=f"{field}_reused") from None
 
 
+_INSERTS: dict[str, Prepared] = {}
+
+
+def _insert_statement(table: Table) -> Prepared:
+    found = _INSERTS.get(table.name)
+    if found is None:
+        columns = [c.key for c in table.columns if c.key != "id"]
+        found = _INSERTS[table.name] = Prepared(
+            insert(table).values({name: bindparam(name) for name in columns})
+            .returning(table.c.id))
+    return found
+
+
 def insert_unique(uow: UnitOfWork, row: Any, field: str, value: str) -> None:
-    """`flush_unique` through Core for the hot path: the row stays a transient object that
-    carries its new id, without passing through the session's flush."""
-    table = row.__table__
+    """`flush_unique` through a prepared statement for the hot path: the row stays a
+    transient object that carries its new id, without passing through the session."""
+    table: Table = row.__table__
     values = {c.key: getattr(row, c.key) for c in table.columns if c.key != "id"}
     try:
-        result = uow.session.execute(insert(table), values)
+        row.id = _insert_statement(table).scalar(uow.session, values)
     except IntegrityError:
         raise Conflict(f"{field} {value!r} was already used", code=f"{field}_reused") from None
-    row.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]

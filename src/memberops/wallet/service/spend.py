@@ -43,11 +43,13 @@ def pay(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
     if reference is not None:
         check_ref(reference, "reference")
     members_service.lock_active_id(uow, member_id)
-    existing = queries.payment_by_ref(uow.session, payment_ref) \
-        if queries.payment_ref_used(uow.session, payment_ref) else None
-    if existing is not None:
+    if queries.payment_ref_used(uow.session, payment_ref):
+        existing = queries.payment_by_ref(uow.session, payment_ref)
+        assert existing is not None
         return _same_payment(existing, member_id, amount, reference)
-    principal, bonus = queries.balances(uow.session, member_id)
+    # The lots mirror the ledger's balances; the ledger checks them again under its locks.
+    open_lots = lots.open_lots(uow, member_id)
+    principal, bonus = lots.totals(open_lots)
     if principal + bonus < amount:
         raise InsufficientBalance(
             f"the wallet holds {Money(principal + bonus).format()}, "
@@ -57,8 +59,8 @@ def pay(uow: UnitOfWork, *, member_id: int, amount: int, payment_ref: str,
     cashback = rules.cashback_for(amount, cashback_pct)
     entry = _post_payment(uow, member_id, split, cashback, payment_ref=payment_ref,
                           reference=reference, key=key or f"wallet:pay:{payment_ref}")
-    lots.consume(uow, member_id=member_id, kind="principal", amount=split.principal)
-    lots.consume(uow, member_id=member_id, kind="bonus", amount=split.bonus)
+    lots.consume_from(uow, member_id, open_lots,
+                      {"principal": split.principal, "bonus": split.bonus})
     lots.credit(uow, member_id=member_id, kind="bonus", source="cashback",
                 reference=payment_ref, amount=cashback, entry_id=entry.id)
     payment = WalletPayment(

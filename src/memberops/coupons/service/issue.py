@@ -158,8 +158,8 @@ def _resolve(uow: UnitOfWork, targets: Sequence[Target]) -> dict[int, int | None
             found[t.line] = int(t.ref) if t.ref.isdigit() and len(t.ref) <= 18 else None
     by_phone: dict[str, int] = {}
     for chunk in _chunks(sorted(set(phones.values()))):
-        by_phone.update(uow.session.execute(select(Member.phone, Member.id).where(
-            Member.phone.in_(chunk))).tuples().all())
+        by_phone.update((row.phone, row.id) for row in uow.session.execute(
+            select(Member.phone, Member.id).where(Member.phone.in_(chunk))))
     found.update({line: by_phone.get(key) for line, key in phones.items()})
     return found
 
@@ -177,10 +177,10 @@ def _held(uow: UnitOfWork, template_id: int, ids: Iterable[int]) -> dict[int, in
     """How many coupons of this template each member was ever issued."""
     held: dict[int, int] = {}
     for chunk in _chunks(sorted(set(ids))):
-        held.update(uow.session.execute(
+        held.update((row[0], row[1]) for row in uow.session.execute(
             select(Coupon.member_id, func.count()).where(
                 Coupon.template_id == template_id, Coupon.member_id.in_(chunk))
-            .group_by(Coupon.member_id)).tuples().all())
+            .group_by(Coupon.member_id)))
     return held
 
 

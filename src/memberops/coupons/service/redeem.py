@@ -31,11 +31,11 @@ from memberops.uow import UnitOfWork
 COUPONS: Table = Coupon.__table__  # type: ignore[assignment]
 # Built once (the order hot path). The WHERE on status is the guard: a coupon taken by a
 # concurrent order no longer matches, and the rowcount says so.
-MARK_USED = (update(COUPONS).where(COUPONS.c.id == bindparam("coupon_id"),
-                                   COUPONS.c.member_id == bindparam("member_id"),
+MARK_USED = (update(COUPONS).where(COUPONS.c.id == bindparam("b_id"),
+                                   COUPONS.c.member_id == bindparam("b_member"),
                                    COUPONS.c.status == "issued")
-             .values(status="used", order_ref=bindparam("order_ref"),
-                     discount=bindparam("discount"), used_at=bindparam("now")))
+             .values(status="used", order_ref=bindparam("b_order_ref"),
+                     discount=bindparam("b_discount"), used_at=bindparam("b_now")))
 MAX_REF = 120
 
 
@@ -159,8 +159,8 @@ def redeem(uow: UnitOfWork, *, member_id: int, codes: Sequence[str], order_ref: 
         raise error_for(result.refused[0])
     for applied in sorted(result.applied, key=lambda a: a.coupon_id):  # one lock order
         marked = uow.session.execute(MARK_USED, {
-            "coupon_id": applied.coupon_id, "member_id": member_id, "order_ref": order_ref,
-            "discount": applied.discount, "now": now})
+            "b_id": applied.coupon_id, "b_member": member_id, "b_order_ref": order_ref,
+            "b_discount": applied.discount, "b_now": now})
         if marked.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"coupon {applied.code} was just used by another order",
                            code=rules.USED, coupon=applied.code)

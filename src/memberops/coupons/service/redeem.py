@@ -157,13 +157,20 @@ def redeem(uow: UnitOfWork, *, member_id: int, codes: Sequence[str], order_ref: 
                             member.tier, ctx, now)
     if result.refused:
         raise error_for(result.refused[0])
-    for applied in sorted(result.applied, key=lambda a: a.coupon_id):  # one lock order
+    for n, applied in enumerate(sorted(result.applied, key=lambda a: a.coupon_id)):
+        # One order of locks (by id), so two orders wanting the same coupons never deadlock.
         marked = uow.session.execute(MARK_USED, {
             "b_id": applied.coupon_id, "b_member": member_id, "b_order_ref": order_ref,
             "b_discount": applied.discount, "b_now": now})
-        if marked.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"coupon {applied.code} was just used by another order",
-                           code=rules.USED, coupon=applied.code)
+        if marked.rowcount == 1:  # type: ignore[attr-defined]
+            continue
+        # Taken since we read it. By a concurrent retry of this very order (it got there
+        # first, and we changed nothing yet)? Then this is a replay too.
+        if n == 0 and (again := _replay(queries.candidates(uow.session, wanted), wanted,
+                                        member_id, order_ref)) is not None:
+            return again
+        raise Conflict(f"coupon {applied.code} was just used by another order",
+                       code=rules.USED, coupon=applied.code)
     audit.record(uow, action="coupons.redeemed", target_type="member", target_id=member_id,
                  changes={"order_ref": {"before": None, "after": order_ref},
                           "coupons": {"before": None, "after": {

@@ -9,7 +9,8 @@ import pytest
 from memberops.access.rules import ROLE_PERMISSIONS, Permission, Role, allows
 from memberops.api.permissions import PUBLIC, ROUTE_PERMISSIONS
 
-SAMPLE_PATH_VALUES = {"member_id": "1", "tag": "vip", "channel": "sms", "key_id": "1",
+SAMPLE_PATH_VALUES = {"refund_ref": "plus-refund-1",
+                      "member_id": "1", "tag": "vip", "channel": "sms", "key_id": "1",
                       "kind": "risk_rules", "payment_ref": "pay-1", "recharge_id": "1",
                       "operator_id": "1", "sku": "gift-1",
                       "template_id": "1", "code": "ABCD-EFGH-JKMN"}

@@ -173,7 +173,7 @@ def test_bad_purchases_are_refused_and_change_nothing(make_uow, db, kwargs, erro
 
 
 def test_a_short_wallet_is_refused_with_the_wallets_error(make_uow, db) -> None:
-    member = funded(make_uow, amount=5_000)  # 5,000 + 500 + 250
+    member = funded(make_uow, amount=5_000)  # ¥50 + 5% first recharge = 5,250
     before = everything(db)
     with pytest.raises(InsufficientBalance) as err:
         buy(make_uow, member, "p1")

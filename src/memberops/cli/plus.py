@@ -34,6 +34,10 @@ def _when(at: datetime | None, tz: tzinfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at is not None else ""
 
 
+def _day(at: datetime | None, tz: tzinfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d") if at is not None else ""
+
+
 def _state(sub: PlusSubscription, now: datetime, tz: tzinfo) -> str:
     until = _when(sub.ends_at, tz)
     if rules.in_force(sub.status, sub.started_at, sub.ends_at, now):
@@ -76,7 +80,7 @@ def buy(member_id: int = typer.Argument(..., min=1, help="member id"),
                 f"{period.payment_ref}), {_when(period.starts_at, tz)} → "
                 f"{_when(period.ends_at, tz)}; "
                 f"{_state(done.subscription, work.clock.now(), tz)}")
-    console.print(text, highlight=False, markup=False)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("show")
@@ -102,14 +106,13 @@ def show(member_id: int = typer.Argument(..., min=1, help="member id")) -> None:
              else "")):
         details.add_row(label, escape(value))
     console.print(details)
-    table = Table("id", "kind", "plan", "paid", "payment", "ref", "from", "to", "used",
-                  "refund", title="periods")
+    table = Table("kind", "paid", "ref", "term", "used", "refund", title="periods")
     for p in periods:
         refund = "" if p.refund_status == "none" else \
             f"{p.refund_status} {_yuan(p.refund_amount)} {p.refund_ref}"
-        table.add_row(str(p.id), p.kind, p.plan_code, _yuan(p.price), p.payment_method,
-                      escape(p.payment_ref), _when(p.starts_at, tz), _when(p.ends_at, tz),
-                      _when(p.used_at, tz), escape(refund))
+        table.add_row(p.kind, f"{_yuan(p.price)} {p.payment_method}", escape(p.payment_ref),
+                      f"{_day(p.starts_at, tz)} → {_day(p.ends_at, tz)}",
+                      _day(p.used_at, tz), escape(refund))
     console.print(table)
 
 
@@ -136,7 +139,7 @@ def cancel(member_id: int = typer.Argument(..., min=1, help="member id"),
                 + _terms_text(done.terms, done.period.payment_method, work.clock.tz)
                 + (f" (refund {done.period.refund_ref}, {done.refund_status})"
                    if done.terms.refunded else ""))
-    console.print(text, highlight=False, markup=False)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("list")
@@ -210,4 +213,4 @@ def refund_paid(refund_ref: str = typer.Argument(..., help="e.g. plus-refund-12"
         row = service.settle_refund(work, refund_ref=refund_ref, settlement_ref=settlement_ref)
         text = (f"refund {row.refund_ref} of {_yuan(row.refund_amount)} to member "
                 f"{row.member_id} recorded as paid ({row.settlement_ref})")
-    console.print(text, highlight=False, markup=False)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)

@@ -136,8 +136,6 @@ def buy(uow: UnitOfWork, *, member_id: int, plan: str, payment: str, payment_ref
     starts, ends = rules.next_term(now, terms.duration_months, uow.clock.tz,
                                    current_end=sub.ends_at if sub is not None and running
                                    else None)
-    if payment == "wallet":
-        _pay_from_wallet(uow, member_id, terms.price, payment_ref, plan)
     period = PlusPeriod(
         member_id=member_id, plan_code=plan, kind="purchase" if sub is None else "renewal",
         payment_method=payment, payment_ref=payment_ref, price=terms.price, starts_at=starts,
@@ -146,7 +144,11 @@ def buy(uow: UnitOfWork, *, member_id: int, plan: str, payment: str, payment_ref
         cancel_within_days=terms.cancel_within_days, refund_status="none", refund_amount=0,
         created_at=now)
     uow.session.add(period)
+    # The period first: of two members' purchases racing for one reference, the unique
+    # index makes the second wait and then refuses it, before any money moves.
     _flush_unique(uow, "payment_ref", payment_ref)
+    if payment == "wallet":
+        _pay_from_wallet(uow, member_id, terms.price, payment_ref, plan)
     before = _snapshot(sub)
     sub = _apply_period(uow, sub, period, started_at=sub.started_at if running and sub
                         else starts)

@@ -103,8 +103,10 @@ class SubscriptionRead(Read):
     cancelled_at: datetime | None
     cancel_reason: str | None
     if_cancelled_now: CancelPreview | None = Field(
-        default=None, description="what cancelling now would do (only while active)")
-    periods: list[PeriodRead] = Field(default_factory=list, description="newest first")
+        default=None, description="what cancelling now would do (while active; given by "
+                                  "GET /members/{id}/plus, not in lists)")
+    periods: list[PeriodRead] = Field(default_factory=list,
+                                      description="newest first (GET /members/{id}/plus)")
     updated_at: datetime
 
     @classmethod

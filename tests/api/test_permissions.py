@@ -58,6 +58,8 @@ def test_role_table_says_what_the_issue_says() -> None:
     holders = [r for r, perms in ROLE_PERMISSIONS.items() if Permission.ACCESS_MANAGE in perms]
     assert holders == [Role.ADMIN]
     assert [r for r, p in ROLE_PERMISSIONS.items() if Permission.AUDIT_READ in p] == [Role.ADMIN]
+    assert [r for r, p in ROLE_PERMISSIONS.items() if Permission.TIERS_FLOOR in p] == [Role.ADMIN]
+    assert Permission.TIERS_SIMULATE in analyst and Permission.TIERS_SIMULATE not in till
 
 
 def test_revoked_key_is_refused_at_once(client, auth) -> None:

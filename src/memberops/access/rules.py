@@ -46,6 +46,8 @@ class Permission(StrEnum):
     PLUS_SELL = "plus.sell"                # buy or renew a paid membership (may debit the wallet)
     PLUS_CANCEL = "plus.cancel"            # cancel one, refunding it under the 7-day rule
     PLUS_REFUND = "plus.refund"            # record a refund due on an external payment as paid
+    TIERS_FLOOR = "tiers.floor"            # set or remove a member's tier floor: admin only
+    TIERS_SIMULATE = "tiers.simulate"      # what-if replays of a proposed tier ladder
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -58,12 +60,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.COUPONS_READ, Permission.COUPONS_MANAGE, Permission.COUPONS_ISSUE,
         Permission.COUPONS_VALIDATE,
         Permission.WALLET_REFUND, Permission.PLUS_CANCEL,
+        Permission.TIERS_SIMULATE,  # they change the ladder: they try it first
     }),
     # Analysts read and export for analysis; they change nothing.
     Role.ANALYST: frozenset({
         Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
         Permission.POINTS_READ, Permission.WALLET_READ, Permission.LEDGER_READ,
-        Permission.COUPONS_READ,
+        Permission.COUPONS_READ, Permission.TIERS_SIMULATE,
     }),
     # Finance reviews held recharges, refunds and cash-outs, and reads the liabilities;
     # it cancels paid memberships with their refunds and pays out those due outside.

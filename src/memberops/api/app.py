@@ -23,6 +23,7 @@ from memberops.api.routes import (
     points,
     programme,
     reports,
+    tiers,
     wallet,
 )
 from memberops.clock import Clock, SystemClock
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     errors.install(app)
     for module in (health, member_files, members, access, audit, programme, wallet, points,
                    coupons,
-                   reports, plus):
+                   reports, plus, tiers):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

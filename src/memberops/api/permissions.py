@@ -86,6 +86,13 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/members/{member_id}/coupons"): Permission.COUPONS_READ,
     ("GET", "/api/v1/coupons/{code}"): Permission.COUPONS_READ,
     ("POST", "/api/v1/coupons/validate"): Permission.COUPONS_VALIDATE,
+    # tiers
+    ("GET", "/api/v1/tiers"): Permission.MEMBERS_READ,
+    ("POST", "/api/v1/tiers/what-if"): Permission.TIERS_SIMULATE,
+    ("GET", "/api/v1/members/{member_id}/tier"): Permission.MEMBERS_READ,
+    ("GET", "/api/v1/members/{member_id}/tier/history"): Permission.MEMBERS_READ,
+    ("PUT", "/api/v1/members/{member_id}/tier/floor"): Permission.TIERS_FLOOR,
+    ("DELETE", "/api/v1/members/{member_id}/tier/floor"): Permission.TIERS_FLOOR,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

@@ -17,6 +17,7 @@ from memberops.cli import (
     points,
     programme,
     serve,
+    tiers,
     wallet,
 )
 
@@ -37,6 +38,7 @@ app.add_typer(points.app, name="points")
 app.add_typer(coupons.app, name="coupons")
 app.add_typer(plus.app, name="plus")
 app.add_typer(wallet.app, name="wallet")
+app.add_typer(tiers.app, name="tiers")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 

@@ -80,10 +80,26 @@ def meets(qualify: Qualification, activity: Activity, pct: int = PCT) -> bool:
                for name, threshold in qualify.thresholds().items())
 
 
+Rungs = list[tuple[int, tuple[tuple[str, int], ...]]]
+
+
+def rungs(ladder: TierLadder) -> Rungs:
+    """Each tier above the base, highest first, with its thresholds: the ladder read once
+    when many members are placed on it."""
+    return [(n, tuple(tier.qualify.thresholds().items()))
+            for n, tier in reversed(list(enumerate(ladder.tiers))) if n]
+
+
+def rank_on(found: Rungs, activity: Activity) -> int:
+    for rank, thresholds in found:
+        if any(activity.value(name) >= threshold for name, threshold in thresholds):
+            return rank
+    return 0
+
+
 def qualifying_rank(ladder: TierLadder, activity: Activity) -> int:
     """The highest tier the activity qualifies for; the base tier always qualifies."""
-    return max((n for n, tier in enumerate(ladder.tiers) if n and meets(tier.qualify, activity)),
-               default=0)
+    return rank_on(rungs(ladder), activity)
 
 
 def upgrade_to(ladder: TierLadder, current: str, activity: Activity) -> str | None:
@@ -187,10 +203,11 @@ class MemberReplay:
     proposed: Activity  # over the proposed ladder's windows
 
 
-def would_hold(ladder: TierLadder, activity: Activity, floor: str | None) -> str:
+def would_hold(ladder: TierLadder, activity: Activity, floor: str | None,
+               found: Rungs | None = None) -> str:
     """The tier a replay of the window gives under `ladder`, raised to a floor in force
     (when the ladder names the floor's tier)."""
-    rank = qualifying_rank(ladder, activity)
+    rank = rank_on(found if found is not None else rungs(ladder), activity)
     floor_rank = ladder.rank(floor) if floor is not None else None
     return ladder.tiers[max(rank, floor_rank or 0)].code
 
@@ -251,9 +268,12 @@ def what_if(old: TierLadder, new: TierLadder, members: Iterable[MemberReplay]) -
     """
     result = WhatIf(tiers={t.code: TierCount(t.code) for t in (*old.tiers, *new.tiers)})
     cost_old = cost_new = 0
+    old_rungs, new_rungs = rungs(old), rungs(new)
+    old_pct = {t.code: t.benefits.discount_pct for t in old.tiers}
+    new_pct = {t.code: t.benefits.discount_pct for t in new.tiers}
     for m in members:
-        before = would_hold(old, m.baseline, m.floor)
-        after = would_hold(new, m.proposed, m.floor)
+        before = would_hold(old, m.baseline, m.floor, old_rungs)
+        after = would_hold(new, m.proposed, m.floor, new_rungs)
         result.members += 1
         result.tiers.setdefault(m.tier, TierCount(m.tier)).current += 1
         result.tiers[before].baseline += 1
@@ -267,7 +287,7 @@ def what_if(old: TierLadder, new: TierLadder, members: Iterable[MemberReplay]) -
             result.tiers[before].down += step < 0
         spend = max(0, m.proposed.net_spend)
         result.spend += spend
-        cost_old += spend * old.tier_or_base(before).benefits.discount_pct
-        cost_new += spend * new.tier_or_base(after).benefits.discount_pct
+        cost_old += spend * old_pct[before]
+        cost_new += spend * new_pct[after]
     result.discount_baseline, result.discount_proposed = cost_old // PCT, cost_new // PCT
     return result

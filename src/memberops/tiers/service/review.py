@@ -10,7 +10,7 @@ exactly as one that ran on the day.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from memberops.money import Money
 from memberops.programme.schemas import TierLadder
@@ -60,7 +60,8 @@ def run_due(uow: UnitOfWork, member_id: int, tier: str, state: MemberTier,
             continue
         if due is None or due > as_of:
             break
-        row = _review(uow, member_id, tier, state, found, due)
+        row = _review(uow, member_id, tier, state, found, due, _window_end(uow, found, tier,
+                                                                          due))
         tier = row.to_tier
         done.append(row)
     return done
@@ -84,10 +85,19 @@ def lift(uow: UnitOfWork, member_id: int, tier: str, state: MemberTier, reason: 
     return row
 
 
-def _review(uow: UnitOfWork, member_id: int, tier: str, state: MemberTier,
-            found: TierLadder, due: date) -> TierChange:
+def _window_end(uow: UnitOfWork, found: TierLadder, tier: str, due: date) -> datetime:
+    # A review looks back from the start of its anniversary; placing a member whose tier
+    # the ladder dropped looks at everything up to now (or the end of an earlier as_of).
     tz = uow.clock.tz
-    activity = sums(uow.session, member_id, found, rules.local_midnight(due, tz), tz)
+    if found.rank(tier) is not None:
+        return rules.local_midnight(due, tz)
+    return min(uow.clock.now() + timedelta(seconds=1), rules.local_midnight(due + DAY, tz))
+
+
+def _review(uow: UnitOfWork, member_id: int, tier: str, state: MemberTier,
+            found: TierLadder, due: date, end: datetime) -> TierChange:
+    tz = uow.clock.tz
+    activity = sums(uow.session, member_id, found, end, tz)
     floor = state.floor_tier  # in force on `due`: floors that ended first were lifted
     outcome = rules.review(found, tier, activity, floor)
     now = uow.clock.now()

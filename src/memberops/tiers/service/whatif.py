@@ -89,13 +89,11 @@ def what_if(uow: UnitOfWork, proposed: object) -> WhatIfReport:
             .where(Member.status != "closed"))
     today = uow.clock.today()
     replays = (rules.MemberReplay(
-        member_id=row.id, tier=row.tier,
-        floor=row.floor_tier if row.floor_until is not None and row.floor_until >= today
-        else None,
-        baseline=rules.Activity(int(row.old_net or 0), int(row.old_orders or 0),
-                                int(row.old_recharge or 0)),
-        proposed=rules.Activity(int(row.new_net or 0), int(row.new_orders or 0),
-                                int(row.new_recharge or 0)))
-        for row in uow.session.execute(stmt))
+        member_id=member_id, tier=tier,
+        floor=floor if until is not None and until >= today else None,
+        baseline=rules.Activity(int(o_net or 0), int(o_orders or 0), int(o_recharge or 0)),
+        proposed=rules.Activity(int(n_net or 0), int(n_orders or 0), int(n_recharge or 0)))
+        for member_id, tier, floor, until, o_net, o_orders, o_recharge, n_net, n_orders,
+        n_recharge in uow.session.execute(stmt))
     return WhatIfReport(as_of=now, window_from=starts["new_spend"], window_to=now,
                         current=old, proposed=new, result=rules.what_if(old, new, replays))

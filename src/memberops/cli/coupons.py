@@ -42,6 +42,14 @@ def _yuan(fen: int | None) -> str:
     return "" if fen is None else Money(fen).format()
 
 
+def _template_table(title: str) -> Table:
+    table = Table(title=title)
+    for name in ("id", "code", "name", "rule", "validity", "issued", "trigger", "status"):
+        # Only the rule wraps: codes and names stay whole to be copied and searched.
+        table.add_column(name, no_wrap=name != "rule")
+    return table
+
+
 def _template_row(t: CouponTemplate) -> list[str]:
     budget = "∞" if t.quantity is None else f"{t.issued}/{t.quantity}"
     return [str(t.id), escape(t.code), escape(t.name), queries.terms_of(t).describe(),
@@ -57,8 +65,7 @@ def templates(status: str | None = typer.Option(None, help="active or paused"),
     db = open_db()
     with uow(db, readonly=True) as work:
         page = queries.templates(work.session, status=status, limit=limit)
-    table = Table("id", "code", "name", "rule", "validity", "issued", "trigger", "status",
-                  title="coupon templates")
+    table = _template_table("coupon templates")
     for t in page.items:
         table.add_row(*_template_row(t))
     console.print(table)
@@ -141,8 +148,7 @@ def seed() -> None:
     with uow(db) as work:
         made = coupons_service.ensure_reference_templates(work)
         rows = [_template_row(t) for t in made]
-    table = Table("id", "code", "name", "rule", "validity", "issued", "trigger", "status",
-                  title="reference templates")
+    table = _template_table("reference templates")
     for row in rows:
         table.add_row(*row)
     console.print(table)
@@ -196,12 +202,13 @@ def list_(member_id: int = typer.Argument(..., min=1),
         now, tz = work.clock.now(), work.clock.tz
         page = queries.member_coupons(work.session, member_id, now=now, status=status,
                                       limit=limit)
-    table = Table("code", "template", "rule", "status", "valid from", "valid until", "order",
-                  "discount", title=f"member {member_id} coupons")
+    table = Table(title=f"member {member_id} coupons")
+    for name in ("code", "template", "status", "valid", "order", "discount"):
+        table.add_column(name, no_wrap=name in ("code", "template", "status"))
     for c, t in page.items:
-        table.add_row(codes.display(c.code), escape(t.name), queries.terms_of(t).describe(),
-                      queries.effective_status(c, now), _when(c.valid_from, tz),
-                      _when(c.valid_until, tz), escape(c.order_ref or ""), _yuan(c.discount))
+        table.add_row(codes.display(c.code), escape(t.name), queries.effective_status(c, now),
+                      f"{_when(c.valid_from, tz)} – {_when(c.valid_until, tz)}",
+                      escape(c.order_ref or ""), _yuan(c.discount))
     console.print(table)
 
 

@@ -11,6 +11,7 @@ import pytest
 from memberops.coupons import codes, queries, service
 from memberops.errors import Conflict, NotFound, RuleViolated, ValidationFailed
 from memberops.jobs import coupons as jobs
+from memberops.members import queries as member_queries
 from memberops.members import service as members_service
 from tests.conftest import SHANGHAI
 from tests.coupons_helpers import (
@@ -256,3 +257,19 @@ def test_member_coupon_lists_filter_and_page(make_uow, db, ref) -> None:
         queries.member_coupons(uow.session, member, now=now, cursor="garbage!")
     with pytest.raises(NotFound), make_uow(readonly=True) as uow:
         queries.member_coupons(uow.session, 999, now=now)
+
+
+def test_the_members_timeline_tells_the_coupon_story(make_uow, db, ref, clock) -> None:
+    member = new_member(make_uow)
+    code = issue(make_uow, ref["spend200-off30"], member)
+    redeem(make_uow, member, [code], "o-7", 300 * YUAN)
+    with make_uow() as uow:
+        service.release(uow, "o-7")
+    clock.advance(timedelta(days=20))
+    jobs.expire_due(db, clock)
+    with make_uow(readonly=True) as uow:
+        lines = [e.summary for e in member_queries.timeline(uow.session, member)][:4]
+    assert lines == [f"Coupon {code} expired unused",
+                     f"Coupon {code} returned after the refund of o-7",
+                     f"Coupon {code} used on order o-7: ¥30.00 off",
+                     f"Coupon 满200减30 issued ({code}), usable through 2026-06-29"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from memberops.events import Event
@@ -35,7 +35,8 @@ class CouponIssued(Event):
     template: str  # the template's name, for the timeline
     source: str
     valid_from: datetime
-    valid_until: datetime
+    valid_until: datetime  # the first instant it is no longer usable
+    usable_through: date  # the last programme-local day it can be used
 
 
 @dataclass(frozen=True)

@@ -287,7 +287,7 @@ def _yuan(p: dict[str, Any], name: str = "discount") -> str:
 
 for _type, _text in {
     "coupons.issued": lambda p: f"Coupon {p.get('template')} issued ({p.get('code')}), "
-    f"valid until {str(p.get('valid_until', ''))[:10]}",
+    f"usable through {p.get('usable_through')}",
     "coupons.redeemed": lambda p: f"Coupon {p.get('code')} used on order "
     f"{p.get('order_ref')}: {_yuan(p)} off",
     "coupons.released": lambda p: f"Coupon {p.get('code')} returned after the refund of "

@@ -148,6 +148,11 @@ def window(validity: str, issued_at: datetime, tz: tzinfo, *, starts_on: date | 
     raise ValueError(f"unknown validity {validity!r}")
 
 
+def last_day(valid_until: datetime, tz: tzinfo) -> date:
+    """The last local day on which a coupon valid until `valid_until` can be used."""
+    return (valid_until.astimezone(tz) - timedelta(microseconds=1)).date()
+
+
 # --- applying coupons to an order -----------------------------------------------------
 
 @dataclass(frozen=True)

@@ -306,7 +306,8 @@ def issue_targets(uow: UnitOfWork, template_id: int, targets: Sequence[Target], 
         uow.emit(CouponIssued(member_id=made.member_id, coupon_id=made.coupon_id,
                               code=made.code, template_id=t.id, template=t.name,
                               source=source, valid_from=made.valid_from,
-                              valid_until=made.valid_until))
+                              valid_until=made.valid_until,
+                              usable_through=rules.last_day(made.valid_until, uow.clock.tz)))
     _audit(uow, t, report, source)
     return report
 

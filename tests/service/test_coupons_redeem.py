@@ -124,7 +124,6 @@ def test_every_refusal_is_typed_and_changes_nothing(make_uow, db, ref, clock) ->
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
-    ({"codes": []}, "codes"),
     ({"codes": ["A"] * 11}, "codes"),
     ({"codes": "ABCDEFGHJKMN"}, "codes"),
     ({"order_ref": " "}, "order_ref"),
@@ -144,6 +143,15 @@ def test_bad_redeem_input_is_refused(make_uow, db, ref, kwargs, field) -> None:
     for bad in ({"amount": -1}, {"amount": 10.5}, {"amount": 1, "shipping_fee": -2}):
         with pytest.raises(ValidationFailed):
             service.context(**bad)
+    assert snapshot(db) == before
+
+
+def test_an_order_without_coupons_uses_none(make_uow, db, ref) -> None:
+    member = new_member(make_uow)
+    issue(make_uow, ref["spend200-off30"], member)
+    before = snapshot(db)
+    assert redeem(make_uow, member, [], "o-1", 300 * YUAN) == []
+    assert quote(make_uow, member, [], 300 * YUAN) == []
     assert snapshot(db) == before
 
 

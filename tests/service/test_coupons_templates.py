@@ -188,3 +188,11 @@ def test_amounts_are_fen(make_uow) -> None:
         assert service.template_ref(uow, str(template_id)).min_spend == 0
     with pytest.raises(NotFound), make_uow(readonly=True) as uow:
         service.template_ref(uow, "nope")
+
+
+def test_a_template_is_found_by_code_before_id(make_uow) -> None:
+    first = template(make_uow, "first")
+    promo = template(make_uow, str(first + 617))  # a code made of digits, like "618"
+    with make_uow(readonly=True) as uow:
+        assert service.template_ref(uow, str(first + 617)).id == promo
+        assert service.template_ref(uow, str(first)).id == first

@@ -82,12 +82,13 @@ def template(session: Session, template_id: int) -> CouponTemplate:
 
 
 def template_by_ref(session: Session, ref: str) -> CouponTemplate:
-    """A template by id (digits) or by code (the CLI takes either)."""
+    """A template by code, or else by id (the CLI takes either; a code made of digits,
+    like 618, wins over the id)."""
     text = ref.strip()
-    if text.isdigit():
-        return template(session, int(text))
     found = session.execute(select(CouponTemplate).where(CouponTemplate.code == text)
                             ).scalar_one_or_none()
+    if found is None and text.isdigit() and len(text) <= 18:
+        return template(session, int(text))
     if found is None:
         raise NotFound(f"no coupon template with code {text!r}",
                        code="coupon_template_not_found")

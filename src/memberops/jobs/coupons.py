@@ -48,11 +48,11 @@ def expire_due(db: Database, clock: Clock, *, batch: int = EXPIRY_BATCH,
     while True:
         with UnitOfWork(db, actor=Actor.system("coupons.expire"), clock=clock) as uow:
             done = coupons_service.expire_batch(uow, now=now, limit=batch)
+        if done == 0:
+            return ExpiryReport(expired)
         expired += done
         if progress is not None:
             progress(expired, 0)
-        if done < batch:
-            return ExpiryReport(expired)
 
 
 def _birthday_templates(db: Database) -> list[tuple[int, list[str]]]:

@@ -17,8 +17,9 @@ COUPONS: Table = Coupon.__table__  # type: ignore[assignment]
 
 
 def expire_batch(uow: UnitOfWork, *, now: datetime, limit: int = 1000) -> int:
-    """Expire up to `limit` coupons due at `now`; returns how many. The UPDATE repeats the
-    condition, so a coupon redeemed meanwhile is left alone."""
+    """Expire up to `limit` coupons due at `now`; returns how many it expired (0: none
+    left). The UPDATE repeats the condition, so a coupon redeemed meanwhile is left
+    alone."""
     due = queries.due_for_expiry(uow.session, now, limit)
     if not due:
         return 0
@@ -33,4 +34,4 @@ def expire_batch(uow: UnitOfWork, *, now: datetime, limit: int = 1000) -> int:
         audit.record(uow, action="coupons.expired", target_type="coupons",
                      target_id="expiry", changes={"expired": {"before": None,
                                                               "after": len(rows)}})
-    return len(due)
+    return len(rows)

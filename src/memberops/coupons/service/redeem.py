@@ -51,9 +51,10 @@ class MemberLike(Protocol):
 
 def normalise_codes(raw: Sequence[str]) -> list[str]:
     """The codes as stored; a malformed one is kept (upper-cased) and will not be found.
-    Refuses an empty list, too many, or one code twice."""
-    if isinstance(raw, str) or not raw or len(raw) > MAX_CODES:
-        raise field_error("codes", f"must list 1 to {MAX_CODES} coupon codes")
+    Refuses more than MAX_CODES, or one code twice; an empty list is an order without
+    coupons."""
+    if isinstance(raw, str) or len(raw) > MAX_CODES:
+        raise field_error("codes", f"must list at most {MAX_CODES} coupon codes")
     result = []
     for text in raw:
         if not isinstance(text, str):
@@ -98,6 +99,8 @@ def evaluate(session: Session, member: MemberLike, codes_: Sequence[str], ctx: O
              *, now: datetime) -> Evaluation:
     """Every coupon asked for, applied or refused with its reason; nothing is written."""
     wanted = normalise_codes(codes_)
+    if not wanted:
+        return Evaluation()
     found = queries.candidates(session, wanted)
     return rules.evaluate(wanted, {c: f.candidate for c, f in found.items()}, member.id,
                           member.tier, _check_context(ctx), now)
@@ -148,6 +151,8 @@ def redeem(uow: UnitOfWork, *, member_id: int, codes: Sequence[str], order_ref: 
     order_ref = _check_ref(order_ref)
     wanted = normalise_codes(codes)
     ctx = _check_context(order_context)
+    if not wanted:
+        return []
     member = _require_active(uow, member_id)
     found = queries.candidates(uow.session, wanted)
     if (again := _replay(found, wanted, member_id, order_ref)) is not None:

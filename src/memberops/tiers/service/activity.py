@@ -39,9 +39,11 @@ from memberops.uow import UnitOfWork
 SPEND, REFUND, RECHARGE = "spend", "refund", "recharge"
 # INSERT … ON CONFLICT DO NOTHING on (kind, reference): a retried order is not counted
 # twice, and no error aborts the caller's transaction (PostgreSQL would).
+# RETURNING tells a row inserted from one skipped on both databases (rowcount does not,
+# once the ORM adds RETURNING of its own on PostgreSQL).
 _INSERT = {name: dialect.insert(ACTIVITY).on_conflict_do_nothing(
-    index_elements=["kind", "reference"]) for name, dialect in (("postgresql", postgresql),
-                                                                ("sqlite", sqlite))}
+    index_elements=["kind", "reference"]).returning(ACTIVITY.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def _record(uow: UnitOfWork, member_id: int, kind: str, amount: int, orders: int
     values = {"member_id": member_id, "kind": kind, "amount": amount, "orders": orders,
               "reference": reference, "occurred_at": at, "created_at": uow.clock.now()}
     inserted = uow.session.execute(_INSERT[uow.session.get_bind().dialect.name], values)
-    if inserted.rowcount != 1:  # type: ignore[attr-defined]
+    if inserted.scalar() is None:
         _same_activity(uow, values)
         return Recorded(member_id, tier, tier, counted=False)
     # A closed member's tier no longer changes; the activity is still kept (a refund

@@ -17,6 +17,7 @@ exception classes, so callers keep catching `IntegrityError` as before.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -36,6 +37,9 @@ class _Compiled:
         compiled = statement.compile(  # type: ignore[attr-defined]
             dialect=dialect, for_executemany=many)
         self.sql: str = compiled.string
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("a prepared statement needs a fixed shape: no expanding IN "
+                             f"(write it as OR of equalities): {self.sql}")
         self.positional: bool = compiled.positiontup is not None
         rendered = compiled.bind_names  # each bind parameter → its name in the SQL
         self.names: list[str] = list(compiled.positiontup or dict.fromkeys(rendered.values()))
@@ -146,6 +150,14 @@ def _connection(session: Session) -> tuple[Dialect, Any]:
     found = (connection.dialect, connection.connection.driver_connection)
     session.info[_CONNECTION] = (session.get_transaction(), found)
     return found
+
+
+def utc_time(value: str | datetime) -> datetime:
+    """A UTC time column as the driver gives it (SQLite: naive ISO text; PostgreSQL: aware)
+    → the aware UTC datetime the ORM would give (memberops.db.UTCDateTime)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _wrapped(sql: str, arguments: Any, exc: Exception, dialect: Dialect) -> DBAPIError:

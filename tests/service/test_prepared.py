@@ -66,3 +66,10 @@ def test_driver_errors_surface_as_sqlalchemy_errors(
         register_member(uow, MemberCreate(phone="13900000003"))
     with make_uow() as uow, pytest.raises(IntegrityError):
         statement.execute(uow.session, {"phone": "+8613900000003", "tier": "regular"})
+
+
+def test_a_statement_without_a_fixed_shape_is_refused_when_compiled(
+        make_uow: Callable[..., UnitOfWork]) -> None:
+    statement = Prepared(select(OUTBOX.c.id).where(OUTBOX.c.event_type.in_(["a", "b"])))
+    with make_uow(readonly=True) as uow, pytest.raises(ValueError, match="fixed shape"):
+        statement.first(uow.session)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -35,15 +35,26 @@ def get_member(uow: UnitOfWork, member_id: int) -> Member:
 
 
 MEMBERS: Table = Member.__table__  # type: ignore[assignment]
-LOCK_STATUS = Prepared(select(MEMBERS.c.status, MEMBERS.c.status_reason)
+LOCK_STATUS = Prepared(select(MEMBERS.c.status, MEMBERS.c.status_reason, MEMBERS.c.referrer_id,
+                              MEMBERS.c.tier)
                        .where(MEMBERS.c.id == bindparam("member_id")).with_for_update())
 
 
-def lock_active_id(uow: UnitOfWork, member_id: int) -> None:
-    """`lock_active` for the hot paths (payments, refunds) that need the lock and the
-    check but not the profile: one prebuilt statement, no ORM object."""
-    status, reason = LOCK_STATUS.first(uow.session, {"member_id": member_id}) or (None, None)
+class LockedMember(NamedTuple):
+    """What the hot paths need of a member they have locked."""
+
+    id: int
+    referrer_id: int | None
+    tier: str
+
+
+def lock_active_id(uow: UnitOfWork, member_id: int) -> LockedMember:
+    """`lock_active` for the hot paths (payments, recharges, orders) that need the lock,
+    the check and a few fields but not the profile: one prepared statement, no ORM object."""
+    row = LOCK_STATUS.first(uow.session, {"member_id": member_id})
+    status, reason, referrer_id, tier = row or (None, None, None, "")
     _require_active(member_id, status, reason)
+    return LockedMember(member_id, referrer_id, tier)
 
 
 def lock_active(uow: UnitOfWork, member_id: int) -> Member:

@@ -6,7 +6,7 @@ import json
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from memberops.audit import service as audit
@@ -28,7 +28,7 @@ def _model(kind: str) -> type[Rules]:
 CONFIG: Table = ConfigVersion.__table__  # type: ignore[assignment]
 # Run on the driver (every payment asks): `data` comes back as the driver gives it —
 # JSON text on SQLite, already decoded on PostgreSQL.
-LATEST = Prepared(select(CONFIG.c.data).where(CONFIG.c.kind == bindparam("kind"))
+LATEST = Prepared(select(CONFIG.c.version, CONFIG.c.data).where(CONFIG.c.kind == bindparam("kind"))
                   .order_by(CONFIG.c.version.desc()).limit(1))
 # The last configuration parsed per kind, with the stored data it came from: the database
 # is still asked what is in force on every call (another process may have changed it), but
@@ -42,13 +42,18 @@ def current(session: Session, model: type[R]) -> R:
     # Within one transaction the configuration cannot change under us: asked once.
     in_session = session.info.setdefault("programme_config", {})
     if kind in in_session:
-        return in_session[kind]  # type: ignore[no-any-return]
-    in_session[kind] = parsed = _parsed(session, kind, model)
-    return parsed
+        return in_session[kind][1]  # type: ignore[no-any-return]
+    in_session[kind] = found = _parsed(session, kind, model)
+    return found[1]
 
 
-def _parsed(session: Session, kind: str, model: type[R]) -> R:
-    data = LATEST.scalar(session, {"kind": kind})
+def _parsed(session: Session, kind: str, model: type[R]) -> tuple[int, R]:
+    """(version, configuration) in force; version 0 is the reference programme."""
+    version, data = LATEST.first(session, {"kind": kind}) or (0, None)
+    return version, _validated(kind, model, data)
+
+
+def _validated(kind: str, model: type[R], data: str | dict[str, Any] | None) -> R:
     cached = _PARSED.get(kind)
     if cached is not None and cached[0] == data:
         return cached[1]  # type: ignore[return-value]
@@ -61,9 +66,9 @@ def _parsed(session: Session, kind: str, model: type[R]) -> R:
 
 
 def current_version(session: Session, kind: str) -> int:
-    _model(kind)
-    return int(session.execute(select(func.coalesce(func.max(ConfigVersion.version), 0))
-                               .where(ConfigVersion.kind == kind)).scalar_one())
+    """The version number in force (0: the reference programme, never changed)."""
+    current(session, _model(kind))
+    return int(session.info["programme_config"][kind][0])
 
 
 def save(uow: UnitOfWork, kind: str, data: dict[str, Any], note: str | None = None) -> int:

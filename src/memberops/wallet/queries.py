@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberops.errors import NotFound
@@ -17,7 +17,7 @@ from memberops.ledger import service as ledger_service
 from memberops.ledger.models import LedgerBalance, LedgerPosting
 from memberops.members import queries as member_queries
 from memberops.money import Money
-from memberops.prepared import Prepared
+from memberops.prepared import Prepared, utc_time
 from memberops.risk.rules import RecentRecharge
 from memberops.wallet import rules
 from memberops.wallet.models import CashOut, Recharge, WalletLot, WalletPayment, WalletRefund
@@ -130,8 +130,15 @@ def get_recharge(session: Session, recharge_id: int) -> Recharge:
     return found
 
 
+RECHARGE_REF_USED = Prepared(select(Recharge.__table__.c.id).where(
+    Recharge.__table__.c.payment_ref == bindparam("ref")))
+
+
 def recharge_by_ref(session: Session, payment_ref: str) -> Recharge | None:
-    """The recharge of this payment_ref, re-read from the database (not the session cache)."""
+    """The recharge of this payment_ref, re-read from the database (not the session cache);
+    a cheap prepared look first, as most refs are new."""
+    if RECHARGE_REF_USED.first(session, {"ref": payment_ref}) is None:
+        return None
     return session.execute(select(Recharge).where(Recharge.payment_ref == payment_ref)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
@@ -163,26 +170,36 @@ def cash_out_by_ref(session: Session, cash_out_ref: str) -> CashOut | None:
                            ).scalar_one_or_none()
 
 
+RECHARGES: Any = Recharge.__table__
+RECENT_RECHARGES = Prepared(select(RECHARGES.c.amount, RECHARGES.c.created_at,
+                                   RECHARGES.c.status)
+                            .where(RECHARGES.c.member_id == bindparam("member_id"),
+                                   RECHARGES.c.created_at >= bindparam("since")))
+RECHARGE_HISTORY = Prepared(select(func.coalesce(func.sum(RECHARGES.c.amount), 0), func.count())
+                            .where(RECHARGES.c.member_id == bindparam("member_id"),
+                                   RECHARGES.c.status == "settled"))
+OUTSTANDING_TOTAL = Prepared(select(func.coalesce(func.sum(RECHARGES.c.amount
+                                                           + RECHARGES.c.bonus), 0))
+                             .where(RECHARGES.c.member_id == bindparam("member_id"),
+                                    or_(*[RECHARGES.c.status == s for s in OUTSTANDING])))
+
+
 def recent_recharges(session: Session, member_id: int, since: datetime) -> list[RecentRecharge]:
     """The member's recharges submitted since `since`, for the risk rules."""
-    rows = session.execute(select(Recharge.amount, Recharge.created_at, Recharge.status).where(
-        Recharge.member_id == member_id, Recharge.created_at >= since))
-    return [RecentRecharge(int(a), at, status) for a, at, status in rows]
+    rows = RECENT_RECHARGES.all(session, {"member_id": member_id, "since": since})
+    # The driver hands back SQLite's stored text or PostgreSQL's aware time: one type here.
+    return [RecentRecharge(int(a), utc_time(at), status) for a, at, status in rows]
 
 
 def recharge_history(session: Session, member_id: int) -> tuple[int, int]:
     """(total fen, count) of the member's settled recharges."""
-    row = session.execute(select(func.coalesce(func.sum(Recharge.amount), 0), func.count())
-                          .where(Recharge.member_id == member_id,
-                                 Recharge.status == "settled")).one()
-    return int(row[0]), int(row[1])
+    total, count = RECHARGE_HISTORY.first(session, {"member_id": member_id}) or (0, 0)
+    return int(total), int(count)
 
 
 def outstanding_total(session: Session, member_id: int) -> int:
     """Fen of recharges (amount + bonus) that may still be credited to the member."""
-    return int(session.execute(select(
-        func.coalesce(func.sum(Recharge.amount + Recharge.bonus), 0)).where(
-        Recharge.member_id == member_id, Recharge.status.in_(OUTSTANDING))).scalar_one())
+    return int(OUTSTANDING_TOTAL.scalar(session, {"member_id": member_id}) or 0)
 
 
 def liability(session: Session) -> dict[str, int]:

@@ -37,6 +37,7 @@ import time
 from datetime import UTC, datetime
 from multiprocessing import Queue
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
@@ -168,9 +169,12 @@ def service_run(db: Database, ids: list[int], seconds: float, workers: int) -> d
 
 
 def _process_worker(url: str, ids: list[int], seconds: float, tag: str,
-                    out: Queue) -> None:  # type: ignore[type-arg]
+                    out: Queue, ready: Queue, go: Any) -> None:  # type: ignore[type-arg]
     db = Database(url, pool_size=2)
     latencies: list[float] = []
+    pay_loop(db, ids, 0.5, f"{tag}-warm", [])  # connections open, statements prepared
+    ready.put(tag)
+    go.wait()  # all start together, none while another is still importing
     pay_loop(db, ids, seconds, tag, latencies)
     db.dispose()
     out.put(latencies)
@@ -181,11 +185,15 @@ def service_run_processes(url: str, ids: list[int], seconds: float,
     """`workers` processes paying at once, as `workers` app-server processes would: Python
     threads would share one interpreter lock, and pgbench's clients are processes too."""
     ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_process_worker, args=(url, ids, seconds, f"p{w}", out))
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_process_worker,
+                         args=(url, ids, seconds, f"p{w}", out, ready, go))
              for w in range(workers)]
     for p in procs:
         p.start()
+    for _ in procs:
+        ready.get()
+    go.set()
     latencies = [x for _ in procs for x in out.get()]
     for p in procs:
         p.join()

@@ -23,6 +23,7 @@ from memberops.tiers.models import TierActivity
 from memberops.tiers.queries import ladder
 from memberops.tiers.service.common import (
     ACTIVITY,
+    MAX_REF,
     Change,
     check_amount,
     check_occurred,
@@ -90,7 +91,7 @@ def record_recharge(uow: UnitOfWork, *, member_id: int, amount: int, reference: 
 
 def _record(uow: UnitOfWork, member_id: int, kind: str, amount: int, orders: int,
             reference: object, occurred_at: datetime | None) -> Recorded:
-    reference = check_text(reference, "reference", max_length=120)
+    reference = check_text(reference, "reference", max_length=MAX_REF)
     at = check_occurred(uow, occurred_at)
     tier, status = lock_member(uow, member_id)
     values = {"member_id": member_id, "kind": kind, "amount": amount, "orders": orders,

@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, select, update
 from memberops.audit import service as audit
 from memberops.clock import as_utc
 from memberops.errors import NotFound, RuleViolated, field_error
+from memberops.ledger.rules import MAX_AMOUNT
 from memberops.members.models import Member
 from memberops.programme.schemas import TierLadder
 from memberops.tiers import rules
@@ -27,7 +28,6 @@ from memberops.uow import UnitOfWork
 
 MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 ACTIVITY: Table = TierActivity.__table__  # type: ignore[assignment]
-MAX_AMOUNT = 10**15  # fen; the ledger's bound
 MAX_REF = 120
 MAX_TEXT = 500
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from memberops.clock import Clock
 from memberops.db import Base, Database, JSONType, UTCDateTime
 from memberops.errors import IdempotencyMismatch, RequestInProgress, ValidationFailed
+from memberops.prepared import Prepared
 
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
@@ -52,12 +53,16 @@ class IdempotencyRecord(Base):
 
 # Core statements built once: every keyed request claims and completes a record.
 RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
-CLAIM = insert(RECORDS)
-COMPLETE = (update(RECORDS)
-            .where(RECORDS.c.scope == bindparam("scope"), RECORDS.c.key == bindparam("key"),
-                   RECORDS.c.attempt == bindparam("attempt"), RECORDS.c.state == IN_PROGRESS)
-            .values(state=COMPLETED, response_status=bindparam("status"),
-                    response_body=bindparam("body"), updated_at=bindparam("now")))
+CLAIM = Prepared(insert(RECORDS).values({
+    name: bindparam(name) for name in ("scope", "key", "request_hash", "attempt", "state",
+                                       "request_id", "created_at", "updated_at",
+                                       "expires_at")}), many=True)
+COMPLETE = Prepared(
+    update(RECORDS)
+    .where(RECORDS.c.scope == bindparam("scope"), RECORDS.c.key == bindparam("key"),
+           RECORDS.c.attempt == bindparam("attempt"), RECORDS.c.state == IN_PROGRESS)
+    .values(state=COMPLETED, response_status=bindparam("status"),
+            response_body=bindparam("body"), updated_at=bindparam("now")))
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,10 @@ class IdempotencyGuard:
         attempt = secrets.token_hex(16)
         with self.db.session() as session:
             try:
-                session.execute(CLAIM, {
+                CLAIM.executemany(session, [{
                     "scope": scope, "key": key, "request_hash": request_hash,
                     "attempt": attempt, "state": IN_PROGRESS, "request_id": request_id,
-                    "created_at": now, "updated_at": now, "expires_at": now + self.ttl})
+                    "created_at": now, "updated_at": now, "expires_at": now + self.ttl}])
                 session.commit()
                 return Claim(scope, key, attempt)
             except IntegrityError:
@@ -170,15 +175,10 @@ class IdempotencyGuard:
 
     def complete(self, session: Session, claim: Claim, status: int, body: Any) -> None:
         """Store the response inside the business transaction; refuses if our claim was lost."""
-        result = session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.scope == claim.scope, IdempotencyRecord.key == claim.key,
-                   IdempotencyRecord.attempt == claim.attempt,
-                   IdempotencyRecord.state == IN_PROGRESS)
-            .values(state=COMPLETED, response_status=status, response_body=body,
-                    updated_at=self.clock.now())
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        changed = COMPLETE.rowcount(session, {
+            "scope": claim.scope, "key": claim.key, "attempt": claim.attempt,
+            "status": status, "body": body, "now": self.clock.now()})
+        if changed != 1:
             raise RequestInProgress("this attempt lost its idempotency claim; retry the request")
 
     def complete_alone(self, claim: Claim, status: int, body: Any) -> None:

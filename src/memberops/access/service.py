@@ -7,8 +7,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from memberops.access.models import ApiKey, Operator
@@ -21,6 +22,7 @@ from memberops.access.passwords import (
 from memberops.access.rules import Role
 from memberops.audit import service as audit
 from memberops.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from memberops.prepared import Prepared, utc_time
 from memberops.uow import Actor, UnitOfWork
 
 KEY_PREFIX = "mo_"
@@ -85,15 +87,23 @@ def list_api_keys(session: Session) -> list[ApiKey]:
     return list(session.execute(select(ApiKey).order_by(ApiKey.id)).scalars())
 
 
+KEYS: Any = ApiKey.__table__
+KEY_BY_HASH = Prepared(select(KEYS.c.id, KEYS.c.name, KEYS.c.role, KEYS.c.last_used_at,
+                              KEYS.c.revoked_at).where(KEYS.c.key_hash == bindparam("key_hash")))
+
+
 def authenticate_key(db_session: Session, secret: str) -> ApiKey:
     """The live key for this secret, or Unauthenticated; the caller's session is read-only."""
     if not secret.startswith(KEY_PREFIX):
         raise Unauthenticated("invalid API key")
-    key = db_session.execute(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).scalar_one_or_none()
-    if key is None or key.revoked_at is not None:
+    row = KEY_BY_HASH.first(db_session, {"key_hash": hash_key(secret)})
+    if row is None or row[4] is not None:
         raise Unauthenticated("invalid or revoked API key")
-    return key
+    key_id, name, role, last_used_at, _ = row
+    # A detached copy with what callers use: this runs on every API request.
+    return ApiKey(id=key_id, name=name, role=role, revoked_at=None,
+                  last_used_at=utc_time(last_used_at) if last_used_at is not None else None)
+
 
 
 def touch_key(uow: UnitOfWork, key: ApiKey) -> None:

@@ -106,7 +106,6 @@ def authorize(request: Request, svc: Services = Depends(services)) -> Context:
     secret = _bearer(request)
     with svc.db.session(readonly=True) as session:
         key = access.authenticate_key(session, secret)
-        session.expunge(key)
     _rate_limit(svc, key.id)
     actor = access.actor_for_key(key)
     request.state.actor = actor.label

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "memberops.programme.models",
     "memberops.points.models",
     "memberops.wallet.models",
+    "memberops.orders.models",
     "memberops.coupons.models",
     "memberops.tiers.models",
     "memberops.plus.models",

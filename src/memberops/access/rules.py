@@ -48,6 +48,9 @@ class Permission(StrEnum):
     PLUS_REFUND = "plus.refund"            # record a refund due on an external payment as paid
     TIERS_FLOOR = "tiers.floor"            # set or remove a member's tier floor: admin only
     TIERS_SIMULATE = "tiers.simulate"      # what-if replays of a proposed tier ladder
+    ORDERS_READ = "orders.read"            # orders and refunds, per member and per store
+    ORDERS_CREATE = "orders.create"        # quote and commit an order (a till does this)
+    ORDERS_REFUND = "orders.refund"        # refund an order, fully or in part
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -61,12 +64,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.COUPONS_VALIDATE,
         Permission.WALLET_REFUND, Permission.PLUS_CANCEL,
         Permission.TIERS_SIMULATE,  # they change the ladder: they try it first
+        Permission.ORDERS_READ, Permission.ORDERS_REFUND,
     }),
     # Analysts read and export for analysis; they change nothing.
     Role.ANALYST: frozenset({
         Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
         Permission.POINTS_READ, Permission.WALLET_READ, Permission.LEDGER_READ,
-        Permission.COUPONS_READ, Permission.TIERS_SIMULATE,
+        Permission.COUPONS_READ, Permission.TIERS_SIMULATE, Permission.ORDERS_READ,
     }),
     # Finance reviews held recharges, refunds and cash-outs, and reads the liabilities;
     # it cancels paid memberships with their refunds and pays out those due outside.
@@ -76,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.WALLET_CASH_OUT, Permission.PAYMENT_CALLBACK, Permission.RISK_REVIEW,
         Permission.COUPONS_READ,
         Permission.LEDGER_READ, Permission.PLUS_CANCEL, Permission.PLUS_REFUND,
+        Permission.ORDERS_READ, Permission.ORDERS_REFUND,
     }),
     # A till serves the member at the counter: register, look up, earn, redeem, recharge,
     # pay and refund, sell a paid membership; nothing about configuration, exports or other
@@ -86,6 +91,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.WALLET_RECHARGE, Permission.WALLET_PAY, Permission.WALLET_REFUND,
         Permission.COUPONS_READ, Permission.COUPONS_VALIDATE,
         Permission.PAYMENT_CALLBACK, Permission.PLUS_SELL,
+        Permission.ORDERS_READ, Permission.ORDERS_CREATE, Permission.ORDERS_REFUND,
     }),
 }
 

@@ -93,6 +93,14 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/members/{member_id}/tier/history"): Permission.MEMBERS_READ,
     ("PUT", "/api/v1/members/{member_id}/tier/floor"): Permission.TIERS_FLOOR,
     ("DELETE", "/api/v1/members/{member_id}/tier/floor"): Permission.TIERS_FLOOR,
+    # orders
+    ("POST", "/api/v1/orders/quote"): Permission.ORDERS_CREATE,
+    ("POST", "/api/v1/orders"): Permission.ORDERS_CREATE,
+    ("GET", "/api/v1/orders"): Permission.ORDERS_READ,
+    ("GET", "/api/v1/orders/{order_ref}"): Permission.ORDERS_READ,
+    ("GET", "/api/v1/orders/{order_ref}/refunds"): Permission.ORDERS_READ,
+    ("POST", "/api/v1/orders/{order_ref}/refunds"): Permission.ORDERS_REFUND,
+    ("GET", "/api/v1/members/{member_id}/orders"): Permission.ORDERS_READ,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

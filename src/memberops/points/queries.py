@@ -42,6 +42,13 @@ def _usable(now: datetime) -> Any:
                 PointsLot.remaining > 0)
 
 
+def available_points(session: Session, member_id: int, now: datetime) -> int:
+    """Points the member can use at `now` (what a spend may take)."""
+    return int(session.execute(select(func.coalesce(func.sum(PointsLot.remaining), 0))
+                               .where(PointsLot.member_id == member_id, _usable(now)))
+               .scalar_one())
+
+
 def summary(session: Session, member_id: int, now: datetime,
             tz: tzinfo = PROGRAMME_TZ) -> dict[str, Any]:
     """`{available, pending, expiring: [{date, points}]}` as the member sees them at `now`:

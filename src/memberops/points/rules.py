@@ -48,14 +48,18 @@ def tier_pct(ladder: TierLadder, tier: str) -> int:
 
 
 def points_for_purchase(amount_paid_fen: int, tier: str, birthday: date | None, day: date,
-                        rules: EarningRules, ladder: TierLadder) -> int:
-    """Points for a purchase: whole yuan paid × rate × tier × best promotion, rounded down."""
+                        rules: EarningRules, ladder: TierLadder,
+                        multiplier_pct: int | None = None) -> int:
+    """Points for a purchase: whole yuan paid × rate × tier × best promotion, rounded down.
+    `multiplier_pct` (×100) replaces the tier's own multiplier when the order brings a
+    combined one (tier × PLUS)."""
     if isinstance(amount_paid_fen, bool) or not isinstance(amount_paid_fen, int):
         raise ValueError(f"amount paid must be an integer of fen, got {amount_paid_fen!r}")
     if amount_paid_fen < 0:
         raise ValueError("amount paid cannot be negative")
     base = amount_paid_fen // MINOR_UNITS * rules.points_per_yuan
-    return base * tier_pct(ladder, tier) * promotion_pct(rules, day, birthday) // (PCT * PCT)
+    member_pct = tier_pct(ladder, tier) if multiplier_pct is None else multiplier_pct
+    return base * member_pct * promotion_pct(rules, day, birthday) // (PCT * PCT)
 
 
 def apply_caps(points: int, earned_today: int, earned_this_month: int,

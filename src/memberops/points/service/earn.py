@@ -70,16 +70,20 @@ def _capped(uow: UnitOfWork, member_id: int, points: int, day: date) -> int:
 
 
 def earn_for_purchase(uow: UnitOfWork, *, member_id: int, amount_paid: int, reference: str,
-                      key: str, occurred_at: datetime | None = None) -> PointsLot | None:
+                      key: str, occurred_at: datetime | None = None,
+                      multiplier_pct: int | None = None) -> PointsLot | None:
     """Credit a purchase's points, pending until its return window ends (orders call this).
-    Returns None when the purchase earns nothing (under ¥1, or capped)."""
+    Returns None when the purchase earns nothing (under ¥1, or capped). `multiplier_pct`:
+    the member's multiplier (×100) as the order applied it (tier × PLUS); by default the
+    tier's own."""
     amount_paid = _check_amount(amount_paid)
     reference = check_text(reference, "reference")
     earned_at = _check_occurred(uow, occurred_at)
     member = members_service.lock_active(uow, member_id)
     request = {"op": "earn", "member_id": member_id, "amount_paid": amount_paid,
                "reference": reference,
-               "occurred_at": occurred_at.isoformat() if occurred_at else None}
+               "occurred_at": occurred_at.isoformat() if occurred_at else None,
+               **({"multiplier_pct": multiplier_pct} if multiplier_pct is not None else {})}
     if (entry := replayed(uow, key, request)) is not None:
         return lot_of(uow, entry)
     if uow.session.execute(select(PointsLot.id).where(
@@ -89,8 +93,10 @@ def earn_for_purchase(uow: UnitOfWork, *, member_id: int, amount_paid: int, refe
     day = earned_at.astimezone(uow.clock.tz).date()
     config = earning_rules(uow)
     ladder = programme_service.current(uow.session, TierLadder)
+    member_pct = rules.tier_pct(ladder, member.tier) if multiplier_pct is None \
+        else multiplier_pct
     points = rules.points_for_purchase(amount_paid, member.tier, member.birthday, day, config,
-                                       ladder)
+                                       ladder, member_pct)
     points = _capped(uow, member_id, points, day)
     if points == 0:
         return None
@@ -98,7 +104,7 @@ def earn_for_purchase(uow: UnitOfWork, *, member_id: int, amount_paid: int, refe
     lot = credit(uow, member_id=member_id, points=points, source=ORDER, reference=reference,
                  key=key, kind="points.earn", request=request, pending=True,
                  reason=f"purchase {reference}", earned_at=earned_at,
-                 tier_pct=rules.tier_pct(ladder, member.tier),
+                 tier_pct=member_pct,
                  promotion_pct=rules.promotion_pct(config, day, member.birthday))
     record(uow, action="points.earned", member_id=member_id, before=before,
            reference=reference, source=ORDER)

@@ -25,6 +25,7 @@ from memberops.programme import service as programme_service
 from memberops.programme.schemas import RechargeScheme
 from memberops.risk import service as risk_service
 from memberops.risk.rules import Decision
+from memberops.tiers import service as tiers_service
 from memberops.uow import UnitOfWork
 from memberops.wallet import queries, rules
 from memberops.wallet.events import (
@@ -160,6 +161,9 @@ def settle(uow: UnitOfWork, row: Recharge, *, key: str | None = None) -> None:
     lots.credit(uow, member_id=member_id, kind="bonus", source="recharge",
                 reference=row.payment_ref, amount=row.bonus, entry_id=entry.id)
     row.status, row.entry_id, row.settled_at = "settled", entry.id, uow.clock.now()
+    # Cumulative recharges qualify for a tier (Diamond at ¥10,000): upgraded at once.
+    tiers_service.record_recharge(uow, member_id=member_id, amount=row.amount,
+                                  reference=row.payment_ref)
     uow.emit(RechargeSettled(member_id=member_id, recharge_id=row.id,
                              payment_ref=row.payment_ref, amount=row.amount, bonus=row.bonus))
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from memberops.coupons.rules import MAX_FEN as MAX_ORDER
 from memberops.orders.models import Order, OrderLine, OrderRefund
 
 MAX_FEN = 10**12
@@ -37,6 +38,16 @@ class OrderCreate(Strict):
     wallet_amount: Fen = 0
     store: Code | None = None
     channel: Code | None = None
+
+    @field_validator("items")
+    @classmethod
+    def _total_within_bound(cls, items: list[ItemIn]) -> list[ItemIn]:
+        # One bound for the whole order (the coupons' amount bound), named on `items`.
+        total = sum(item.quantity * item.unit_price for item in items)
+        if total > MAX_ORDER:
+            raise ValueError(f"the items come to {total} fen; an order is at most "
+                             f"{MAX_ORDER} fen")
+        return items
 
 
 class RefundItemIn(Strict):

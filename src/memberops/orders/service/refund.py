@@ -53,14 +53,7 @@ def refund(uow: UnitOfWork, order_ref: str, body: RefundCreate) -> tuple[OrderRe
             raise Conflict(f"refund_ref {body.refund_ref!r} was already used for another "
                            "refund", code="refund_ref_reused")
         return done, order
-    amount, items = _amount(order, body)
-    back = rules.reversal(
-        paid=rules.Paid(order.points_used, order.points_value, order.wallet_paid,
-                        order.external_paid),
-        refunded=rules.Paid(order.refunded_points, order.refunded_points_value,
-                            order.refunded_wallet, order.refunded_external),
-        amount=amount, points_earned=order.points_earned)
-    full = order.refunded + amount == order.paid_value
+    amount, items, back, full = plan(order, body)
     released = _reverse(uow, order, body.refund_ref, back, full)
     row = OrderRefund(
         refund_ref=body.refund_ref, request_hash=digest, order_id=order.id,
@@ -87,6 +80,21 @@ def refund(uow: UnitOfWork, order_ref: str, body: RefundCreate) -> tuple[OrderRe
                  changes={"refunded": {"before": order.refunded - amount,
                                        "after": order.refunded}})
     return row, order
+
+
+def plan(order: Order, body: RefundCreate
+         ) -> tuple[int, list[dict[str, object]], rules.Reversal, bool]:
+    """What refunding `body` from `order` as it stands reverses: (amount, items, reversal,
+    whether it completes the refund); raises what `refund` would. Nothing is written, so
+    it also previews a refund (the CLI shows it before asking)."""
+    amount, items = _amount(order, body)
+    back = rules.reversal(
+        paid=rules.Paid(order.points_used, order.points_value, order.wallet_paid,
+                        order.external_paid),
+        refunded=rules.Paid(order.refunded_points, order.refunded_points_value,
+                            order.refunded_wallet, order.refunded_external),
+        amount=amount, points_earned=order.points_earned)
+    return amount, items, back, order.refunded + amount == order.paid_value
 
 
 def _amount(order: Order, body: RefundCreate) -> tuple[int, list[dict[str, object]]]:

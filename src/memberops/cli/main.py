@@ -13,6 +13,7 @@ from memberops.cli import (
     ledger,
     member_status,
     members,
+    orders,
     plus,
     points,
     programme,
@@ -39,6 +40,7 @@ app.add_typer(coupons.app, name="coupons")
 app.add_typer(plus.app, name="plus")
 app.add_typer(wallet.app, name="wallet")
 app.add_typer(tiers.app, name="tiers")
+app.add_typer(orders.app, name="orders")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 

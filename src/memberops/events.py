@@ -18,7 +18,9 @@ class Event:
         return value if isinstance(value, int) else None
 
     def payload(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(self).items()}
+        # Field by field rather than dataclasses.asdict (a deep copy): every payment and
+        # order writes several events.
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 def _jsonable(value: Any) -> Any:

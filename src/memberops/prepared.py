@@ -28,8 +28,11 @@ from sqlalchemy.sql.expression import Executable
 Row = tuple[Any, ...]
 
 
+_REQUIRED = object()
+
+
 class _Compiled:
-    __slots__ = ("defaults", "names", "positional", "processors", "sql")
+    __slots__ = ("named", "plan", "positional", "sql")
 
     def __init__(self, statement: Executable, dialect: Dialect, *, many: bool) -> None:
         # `for_executemany` also keeps PostgreSQL from adding an implicit RETURNING id to
@@ -42,23 +45,25 @@ class _Compiled:
                              f"(write it as OR of equalities): {self.sql}")
         self.positional: bool = compiled.positiontup is not None
         rendered = compiled.bind_names  # each bind parameter → its name in the SQL
-        self.names: list[str] = list(compiled.positiontup or dict.fromkeys(rendered.values()))
-        processors = compiled._bind_processors
-        self.processors: list[tuple[str, Callable[[Any], Any]]] = [
-            (name, processors[name]) for name in dict.fromkeys(self.names)
-            if name in processors]
+        names = list(compiled.positiontup or dict.fromkeys(rendered.values()))
+        processors = compiled._bind_processors  # the types' own converters (UTC, JSON)
         # Literal values inside the statement (`remaining > 0`, `LIMIT 1`) are bind
         # parameters with a value of their own.
-        self.defaults: dict[str, Any] = {
-            name: bind.effective_value for bind, name in rendered.items() if not bind.required}
+        defaults = {name: bind.effective_value for bind, name in rendered.items()
+                    if not bind.required}
+        # One step per parameter: its name, its converter, its default.
+        self.plan: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...] = tuple(
+            (name, processors.get(name), defaults.get(name, _REQUIRED)) for name in names)
+        self.named = tuple(dict.fromkeys(names))
 
     def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        values = {**self.defaults, **params} if self.defaults else dict(params)
-        for name, process in self.processors:
-            values[name] = process(values[name])
+        values = []
+        for name, process, default in self.plan:
+            value = params[name] if default is _REQUIRED or name in params else default
+            values.append(process(value) if process is not None else value)
         if self.positional:
-            return tuple(values[name] for name in self.names)
-        return values
+            return tuple(values)
+        return dict(zip(self.named, values, strict=True))
 
 
 class Prepared:

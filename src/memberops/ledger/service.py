@@ -221,13 +221,25 @@ def _computed_balance(session: Session, address: str, asset: str) -> int:
     return int(session.execute(select(incoming - outgoing)).scalar_one())
 
 
-READ_BALANCES = select(BALANCES.c.address, BALANCES.c.balance).where(
-    BALANCES.c.address.in_(bindparam("addresses", expanding=True)),
-    BALANCES.c.asset == bindparam("asset"))
+_READS: dict[int, Prepared] = {}
+
+
+def _read_statement(count: int) -> Prepared:
+    """The balances of `count` accounts of one asset (fixed shape per count, prepared)."""
+    found = _READS.get(count)
+    if found is None:
+        found = _READS[count] = Prepared(
+            select(BALANCES.c.address, BALANCES.c.balance)
+            .where(or_(*[BALANCES.c.address == bindparam(f"a{i}") for i in range(count)]),
+                   BALANCES.c.asset == bindparam("asset")))
+    return found
 
 
 def balances(session: Session, addresses: list[str], asset: str) -> dict[str, int]:
-    rows = session.execute(READ_BALANCES, {"addresses": addresses, "asset": asset})
+    """Balances of these accounts in `asset` (0 for an account never used)."""
+    params: dict[str, str] = {f"a{i}": a for i, a in enumerate(addresses)}
+    rows = _read_statement(len(addresses)).all(session, {**params, "asset": asset}) \
+        if addresses else []
     found = {a: int(b) for a, b in rows}
     return {a: found[a] if a in found else balance(session, a, asset) if rules.is_system(a)
             else 0 for a in addresses}

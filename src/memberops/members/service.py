@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, select
@@ -36,7 +37,7 @@ def get_member(uow: UnitOfWork, member_id: int) -> Member:
 
 MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 LOCK_STATUS = Prepared(select(MEMBERS.c.status, MEMBERS.c.status_reason, MEMBERS.c.referrer_id,
-                              MEMBERS.c.tier)
+                              MEMBERS.c.tier, MEMBERS.c.birthday)
                        .where(MEMBERS.c.id == bindparam("member_id")).with_for_update())
 
 
@@ -46,15 +47,19 @@ class LockedMember(NamedTuple):
     id: int
     referrer_id: int | None
     tier: str
+    birthday: date | None
 
 
 def lock_active_id(uow: UnitOfWork, member_id: int) -> LockedMember:
     """`lock_active` for the hot paths (payments, recharges, orders) that need the lock,
     the check and a few fields but not the profile: one prepared statement, no ORM object."""
     row = LOCK_STATUS.first(uow.session, {"member_id": member_id})
-    status, reason, referrer_id, tier = row or (None, None, None, "")
+    status, reason, referrer_id, tier, birthday = row or (None, None, None, "", None)
     _require_active(member_id, status, reason)
-    return LockedMember(member_id, referrer_id, tier)
+    # The driver gives SQLite's date as ISO text, PostgreSQL's as a date.
+    if isinstance(birthday, str):
+        birthday = date.fromisoformat(birthday)
+    return LockedMember(member_id, referrer_id, tier, birthday)
 
 
 def lock_active(uow: UnitOfWork, member_id: int) -> Member:

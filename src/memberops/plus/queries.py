@@ -17,29 +17,33 @@ from memberops.members import queries as member_queries
 from memberops.money import Money
 from memberops.plus import rules
 from memberops.plus.models import REFUND_STATUSES, STATUSES, PlusPeriod, PlusSubscription
+from memberops.prepared import Prepared, utc_time
 
 MAX_LIMIT = 500
 SORTS = ("-id", "id", "ends_at", "-ends_at")
 
 SUBSCRIPTIONS: Table = PlusSubscription.__table__  # type: ignore[assignment]
 # Built once: it runs in every order. The unique index on member_id finds the one row.
-BENEFITS = (select(SUBSCRIPTIONS.c.plan_code, SUBSCRIPTIONS.c.extra_discount_pct,
-                   SUBSCRIPTIONS.c.points_multiplier_pct, SUBSCRIPTIONS.c.ends_at)
-            .where(SUBSCRIPTIONS.c.member_id == bindparam("member_id"),
-                   SUBSCRIPTIONS.c.status.in_(sorted(rules.IN_FORCE)),
-                   SUBSCRIPTIONS.c.started_at <= bindparam("at"),
-                   SUBSCRIPTIONS.c.ends_at > bindparam("at")))
+# Prepared (memberops.prepared): a fixed shape, so the statuses are spelled out.
+BENEFITS = Prepared(
+    select(SUBSCRIPTIONS.c.plan_code, SUBSCRIPTIONS.c.extra_discount_pct,
+           SUBSCRIPTIONS.c.points_multiplier_pct, SUBSCRIPTIONS.c.ends_at)
+    .where(SUBSCRIPTIONS.c.member_id == bindparam("member_id"),
+           or_(*[SUBSCRIPTIONS.c.status == s for s in sorted(rules.IN_FORCE)]),
+           SUBSCRIPTIONS.c.started_at <= bindparam("at"),
+           SUBSCRIPTIONS.c.ends_at > bindparam("at2")))
 
 
 def benefits(session: Session, member_id: int, at: datetime) -> rules.PlusBenefits | None:
     """The paid-membership benefits in force for the member at `at`, or None: the extra
     discount (after the tier discount) and the points multiplier, as bought."""
-    row = session.execute(BENEFITS, {"member_id": member_id, "at": at}).first()
+    row = BENEFITS.first(session, {"member_id": member_id, "at": at, "at2": at})
     if row is None:
         return None
-    return rules.PlusBenefits(plan_code=row.plan_code, extra_discount_pct=row.extra_discount_pct,
-                              points_multiplier_pct=row.points_multiplier_pct,
-                              ends_at=row.ends_at)
+    plan_code, extra_discount_pct, points_multiplier_pct, ends_at = row
+    return rules.PlusBenefits(plan_code=plan_code, extra_discount_pct=extra_discount_pct,
+                              points_multiplier_pct=points_multiplier_pct,
+                              ends_at=utc_time(ends_at))
 
 
 def find(session: Session, member_id: int) -> PlusSubscription | None:

@@ -10,7 +10,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberops.errors import NotFound
@@ -18,6 +18,7 @@ from memberops.ledger import queries as ledger_queries
 from memberops.members import queries as member_queries
 from memberops.points import rules
 from memberops.points.models import GiftItem, PointsLot
+from memberops.prepared import Prepared
 
 ASSET = "POINTS"
 PROGRAMME_TZ = ZoneInfo("Asia/Shanghai")
@@ -42,11 +43,19 @@ def _usable(now: datetime) -> Any:
                 PointsLot.remaining > 0)
 
 
+LOTS: Any = PointsLot.__table__
+AVAILABLE = Prepared(select(func.coalesce(func.sum(LOTS.c.remaining), 0)).where(
+    LOTS.c.member_id == bindparam("member_id"), LOTS.c.remaining > 0,
+    LOTS.c.expires_at > bindparam("now"),
+    or_(LOTS.c.status == "available",
+        and_(LOTS.c.status == "pending", LOTS.c.available_at <= bindparam("now2")))))
+
+
 def available_points(session: Session, member_id: int, now: datetime) -> int:
-    """Points the member can use at `now` (what a spend may take)."""
-    return int(session.execute(select(func.coalesce(func.sum(PointsLot.remaining), 0))
-                               .where(PointsLot.member_id == member_id, _usable(now)))
-               .scalar_one())
+    """Points the member can use at `now` (what a spend may take); prepared, as every
+    order that uses points asks."""
+    return int(AVAILABLE.scalar(session, {"member_id": member_id, "now": now, "now2": now})
+               or 0)
 
 
 def summary(session: Session, member_id: int, now: datetime,

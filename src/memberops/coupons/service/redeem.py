@@ -137,11 +137,9 @@ def _replay(found: dict[str, queries.Found], wanted: list[str], member_id: int,
 
 
 def _require_active(uow: UnitOfWork, member_id: int) -> MemberLike:
-    member = members_service.get_member(uow, member_id)  # in the session when locked before
-    if member.status != "active":
-        raise RuleViolated(f"member {member_id} is {member.status}",
-                           code=f"member_{member.status}")
-    return member
+    # The member row, locked (as every movement does first) and checked: member_not_found,
+    # member_frozen or member_closed; one prepared statement, no ORM load (every order).
+    return members_service.lock_active_id(uow, member_id)
 
 
 def redeem(uow: UnitOfWork, *, member_id: int, codes: Sequence[str], order_ref: str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, insert, select
 
 from memberops.audit import service as audit
 from memberops.errors import IdempotencyMismatch, field_error
@@ -21,6 +21,7 @@ from memberops.ledger.rules import Posting
 from memberops.points import rules
 from memberops.points.models import PointsLot
 from memberops.points.queries import ASSET, available_account, pending_account
+from memberops.prepared import Prepared
 from memberops.programme import service as programme_service
 from memberops.programme.schemas import EarningRules
 from memberops.uow import UnitOfWork
@@ -31,6 +32,14 @@ EXPIRED = "system:points:expired"
 ADJUSTED = "system:points:adjusted"
 MAX_TEXT = 120
 T = TypeVar("T")
+
+ENTRIES: Any = LedgerEntry.__table__
+LOTS: Any = PointsLot.__table__
+KEY_USED = Prepared(select(ENTRIES.c.id).where(ENTRIES.c.idempotency_key == bindparam("key")))
+INSERT_LOT = Prepared(insert(LOTS).values({
+    name: bindparam(name) for name in ("member_id", "source", "reference", "original",
+                                       "remaining", "status", "earned_at", "available_at",
+                                       "expires_at", "entry_id")}).returning(LOTS.c.id))
 
 
 def check_points(value: object, field: str = "points", *, signed: bool = False) -> int:
@@ -60,6 +69,9 @@ def earning_rules(uow: UnitOfWork) -> EarningRules:
 def replayed(uow: UnitOfWork, key: str, request: dict[str, Any]) -> LedgerEntry | None:
     """The entry a previous call with this key made, if any; refuses other input."""
     check_text(key, "key", max_length=255)
+    # Most keys are new: a prepared look first, the ORM entry only for a real replay.
+    if KEY_USED.first(uow.session, {"key": key}) is None:
+        return None
     entry = uow.session.execute(
         select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).scalar_one_or_none()
     if entry is not None and (entry.details or {}).get("request") != request:
@@ -110,14 +122,15 @@ def credit(uow: UnitOfWork, *, member_id: int, points: int, source: str,
                  destination=pending_account(member_id) if pending
                  else available_account(member_id),
                  reference=reference, reason=reason, **extra)
-    lot = PointsLot(member_id=member_id, source=source, reference=reference, original=points,
-                    remaining=points, status="pending" if pending else "available",
-                    earned_at=earned, available_at=available_at,
-                    expires_at=rules.expires_at(earned, config, uow.clock.tz),
-                    entry_id=entry.id)
-    uow.session.add(lot)
-    uow.session.flush()
-    return lot
+    values = dict(member_id=member_id, source=source, reference=reference, original=points,
+                  remaining=points, status="pending" if pending else "available",
+                  earned_at=earned, available_at=available_at,
+                  expires_at=rules.expires_at(earned, config, uow.clock.tz),
+                  entry_id=entry.id)
+    # Inserted with a prepared statement (every order earns): the lot handed back is a
+    # detached object with its new id; later steps read lots from the database.
+    lot_id = INSERT_LOT.scalar(uow.session, values)
+    return PointsLot(id=lot_id, **values)
 
 
 def locked_rows(uow: UnitOfWork, stmt: Select[T]) -> list[T]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from memberops.clock import as_utc
 from memberops.errors import Conflict, field_error
@@ -23,11 +24,15 @@ from memberops.points.service.common import (
     record,
     replayed,
 )
+from memberops.prepared import Prepared
 from memberops.programme import service as programme_service
 from memberops.programme.schemas import TierLadder
 from memberops.uow import UnitOfWork
 
 ORDER = "order"
+LOTS: Any = PointsLot.__table__
+EARNED_BY = Prepared(select(LOTS.c.id).where(LOTS.c.source == ORDER,
+                                             LOTS.c.reference == bindparam("reference")))
 
 
 def _check_amount(amount_paid: object) -> int:
@@ -79,15 +84,14 @@ def earn_for_purchase(uow: UnitOfWork, *, member_id: int, amount_paid: int, refe
     amount_paid = _check_amount(amount_paid)
     reference = check_text(reference, "reference")
     earned_at = _check_occurred(uow, occurred_at)
-    member = members_service.lock_active(uow, member_id)
+    member = members_service.lock_active_id(uow, member_id)
     request = {"op": "earn", "member_id": member_id, "amount_paid": amount_paid,
                "reference": reference,
                "occurred_at": occurred_at.isoformat() if occurred_at else None,
                **({"multiplier_pct": multiplier_pct} if multiplier_pct is not None else {})}
     if (entry := replayed(uow, key, request)) is not None:
         return lot_of(uow, entry)
-    if uow.session.execute(select(PointsLot.id).where(
-            PointsLot.source == ORDER, PointsLot.reference == reference)).first():
+    if EARNED_BY.first(uow.session, {"reference": reference}) is not None:
         raise Conflict(f"purchase {reference!r} already earned its points",
                        code="points_already_earned")
     day = earned_at.astimezone(uow.clock.tz).date()

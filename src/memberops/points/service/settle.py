@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, or_, select
 
 from memberops.members import service as members_service
 from memberops.points.events import PointsExpired, PointsReleased
 from memberops.points.models import PointsLot, PointsUse
 from memberops.points.queries import available_account, pending_account
 from memberops.points.service.common import EXPIRED, balances, locked_rows, post, record
+from memberops.prepared import Prepared
 from memberops.uow import UnitOfWork
 
 
@@ -30,9 +32,20 @@ def expire_member(uow: UnitOfWork, *, member_id: int, now: datetime | None = Non
     return expire_locked(uow, member_id, now or uow.clock.now())
 
 
+LOTS: Any = PointsLot.__table__
+# Whether anything is due at all: one prepared look on the member's lots (index
+# member_use), so the common case — the nightly jobs are up to date — costs one statement.
+ANY_DUE = Prepared(select(LOTS.c.id).where(
+    LOTS.c.member_id == bindparam("member_id"),
+    or_(and_(LOTS.c.status == "pending", LOTS.c.available_at <= bindparam("now")),
+        and_(LOTS.c.status == "available", LOTS.c.expires_at <= bindparam("now2")))).limit(1))
+
+
 def settle_locked(uow: UnitOfWork, member_id: int, now: datetime) -> None:
     """Bring a locked member's lots up to `now` before points are taken from them, so a
     spend never uses expired points nor misses released ones the jobs have not reached."""
+    if ANY_DUE.first(uow.session, {"member_id": member_id, "now": now, "now2": now}) is None:
+        return
     release_locked(uow, member_id, now)
     expire_locked(uow, member_id, now)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from memberops.errors import (
     Conflict,
@@ -37,7 +37,21 @@ from memberops.points.service.common import (
     replayed,
 )
 from memberops.points.service.settle import settle_locked
+from memberops.prepared import Prepared, utc_time
 from memberops.uow import UnitOfWork
+
+# Prepared statements for the order path (memberops.prepared): usable lots, read under the
+# member lock; what was taken from them; the uses a refund gives back.
+LOTS: Any = PointsLot.__table__
+USES: Any = PointsUse.__table__
+USABLE_LOTS = Prepared(select(LOTS.c.id, LOTS.c.expires_at, LOTS.c.remaining).where(
+    LOTS.c.member_id == bindparam("member_id"), LOTS.c.status == "available",
+    LOTS.c.remaining > 0, LOTS.c.expires_at > bindparam("now")))
+TAKE_FROM_LOT = Prepared(update(LOTS).where(LOTS.c.id == bindparam("lot_id"))
+                         .values(remaining=LOTS.c.remaining - bindparam("used")), many=True)
+INSERT_USE = Prepared(insert(USES).values({
+    name: bindparam(name) for name in ("lot_id", "member_id", "entry_id", "points", "kind",
+                                       "reference", "returned", "created_at")}), many=True)
 
 SPEND_KINDS = ("deduction", "redeem")
 RETURNABLE_KINDS = ("deduction", "redeem")
@@ -62,7 +76,7 @@ def spend(uow: UnitOfWork, *, member_id: int, points: int, kind: str, reference:
     if kind not in SPEND_KINDS:
         raise field_error("kind", f"must be one of {', '.join(SPEND_KINDS)}")
     reference = check_text(reference, "reference")
-    members_service.lock_active(uow, member_id)
+    members_service.lock_active_id(uow, member_id)
     request = {"op": "spend", "member_id": member_id, "points": points, "kind": kind,
                "reference": reference}
     if (entry := replayed(uow, key, request)) is not None:
@@ -82,12 +96,10 @@ def take(uow: UnitOfWork, *, member_id: int, points: int, kind: str, reference: 
          reason: str | None) -> Spent:
     """Take points from a locked, settled member's usable lots and post them away."""
     now = uow.clock.now()
-    lots = {lot.id: lot for lot in locked_rows(uow, select(PointsLot).where(
-        PointsLot.member_id == member_id, PointsLot.status == "available",
-        PointsLot.remaining > 0, PointsLot.expires_at > now))}
+    usable = [(lot_id, utc_time(expires), remaining) for lot_id, expires, remaining
+              in USABLE_LOTS.all(uow.session, {"member_id": member_id, "now": now})]
     try:
-        plan = rules.allocate([(lot.id, lot.expires_at, lot.remaining)
-                               for lot in lots.values()], points)
+        plan = rules.allocate(usable, points)
     except rules.NotEnoughPoints as exc:
         raise InsufficientBalance(
             f"member {member_id} has {exc.available} points available, {points} needed",
@@ -95,12 +107,12 @@ def take(uow: UnitOfWork, *, member_id: int, points: int, kind: str, reference: 
     entry = post(uow, key=key, kind=f"points.{kind}", source=available_account(member_id),
                  destination=destination, points=points, request=request,
                  reference=reference, reason=reason)
-    for lot_id, used in plan:
-        lots[lot_id].remaining -= used
-        uow.session.add(PointsUse(lot_id=lot_id, member_id=member_id, entry_id=entry.id,
-                                  points=used, kind=kind, reference=reference, returned=0,
-                                  created_at=now))
-    uow.session.flush()
+    TAKE_FROM_LOT.executemany(uow.session, [{"lot_id": lot_id, "used": used}
+                                            for lot_id, used in plan])
+    INSERT_USE.executemany(uow.session, [
+        {"lot_id": lot_id, "member_id": member_id, "entry_id": entry.id, "points": used,
+         "kind": kind, "reference": reference, "returned": 0, "created_at": now}
+        for lot_id, used in plan])
     return Spent(member_id, points, kind, reference, entry.id, tuple(plan))
 
 

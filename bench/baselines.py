@@ -1,0 +1,238 @@
+"""What the benchmarks share: the raw baselines (sqlite3 TPC-B-like, pgbench), latency
+summaries, worker processes started together, profiles, and a real server to load.
+
+Imported by bench/ledger.py and bench/orders.py (run as scripts from the project root,
+so this directory is on sys.path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import cProfile
+import io
+import multiprocessing
+import os
+import pstats
+import random
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, make_url, text
+
+HERE = Path(__file__).resolve().parent
+WORK, RESULTS = HERE / "work", HERE / "results"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+Request = tuple[str, dict[str, str], dict[str, Any]]  # path, headers, JSON body
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] if ordered else 0.0
+
+
+def summary(latencies: list[float], seconds: float) -> dict[str, float]:
+    return {"tps": round(len(latencies) / seconds, 1), "count": len(latencies),
+            "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+            "p99_ms": round(percentile(latencies, 99) * 1000, 2)}
+
+
+def sqlite_tpcb(path: Path, seconds: float, accounts: int = 100_000) -> dict[str, float]:
+    """pgbench's TPC-B-like transaction on raw sqlite3, with memberops' pragmas."""
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.executescript("""
+        CREATE TABLE branches (bid INTEGER PRIMARY KEY, bbalance INTEGER);
+        CREATE TABLE tellers (tid INTEGER PRIMARY KEY, bid INTEGER, tbalance INTEGER);
+        CREATE TABLE accounts (aid INTEGER PRIMARY KEY, bid INTEGER, abalance INTEGER);
+        CREATE TABLE history (tid INTEGER, bid INTEGER, aid INTEGER, delta INTEGER,
+                              mtime TEXT);""")
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO branches VALUES (1, 0)")
+    conn.executemany("INSERT INTO tellers VALUES (?, 1, 0)", [(i,) for i in range(1, 11)])
+    conn.executemany("INSERT INTO accounts VALUES (?, 1, 0)",
+                     [(i,) for i in range(1, accounts + 1)])
+    conn.execute("COMMIT")
+    rng, latencies, end = random.Random(1), [], time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        aid, tid, delta = rng.randint(1, accounts), rng.randint(1, 10), rng.randint(-5000, 5000)
+        started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE accounts SET abalance = abalance + ? WHERE aid = ?", (delta, aid))
+        conn.execute("SELECT abalance FROM accounts WHERE aid = ?", (aid,)).fetchone()
+        conn.execute("UPDATE tellers SET tbalance = tbalance + ? WHERE tid = ?", (delta, tid))
+        conn.execute("UPDATE branches SET bbalance = bbalance + ? WHERE bid = 1", (delta,))
+        conn.execute("INSERT INTO history VALUES (?, 1, ?, ?, datetime('now'))",
+                     (tid, aid, delta))
+        conn.execute("COMMIT")
+        latencies.append(time.perf_counter() - started)
+    conn.close()
+    return summary(latencies, seconds)
+
+
+def pgbench(url: str, seconds: int, clients: int) -> dict[str, float]:
+    """pgbench -c clients on a database of its own on the same server."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_pgbench"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base = ["-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432),
+            "-U", parsed.username or "postgres"]
+    subprocess.run(["pgbench", "-i", "-s", str(clients), "-q", *base, name], check=True,
+                   capture_output=True)
+    out = subprocess.run(["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds),
+                          "-r", *base, name], check=True, capture_output=True, text=True).stdout
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))  # type: ignore[union-attr]
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    return {"tps": round(tps, 1), "latency_avg_ms": float(latency.group(1)) if latency else 0.0}
+
+
+def fresh_pg(url: str) -> str:
+    parsed = make_url(url)
+    name = f"{parsed.database}_bench"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_sqlite(name: str) -> str:
+    path = WORK / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def run_processes(target: Callable[..., None], per_worker: list[tuple[Any, ...]]
+                  ) -> list[float]:
+    """One process per argument tuple, as that many app-server processes would be (Python
+    threads share one interpreter lock; pgbench's clients are processes too). Each calls
+    target(*args, out, ready, go): warms up, puts on `ready`, waits for `go`, runs, and
+    puts its latencies on `out`; all start together, after every import is done."""
+    ctx = multiprocessing.get_context("spawn")
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=target, args=(*args, out, ready, go)) for args in per_worker]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get()
+    go.set()
+    latencies = [x for _ in procs for x in out.get()]
+    for p in procs:
+        p.join()
+    return latencies
+
+
+def profile_top(work: Callable[[], object], lines: int = 12) -> list[str]:
+    """The functions with the most own time while `work` runs (cProfile)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    work()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(lines)
+    found = [line for line in out.getvalue().splitlines() if re.match(r"\s+\d", line)]
+    return [re.sub(r"\s+", " ", line.strip()) for line in found[:lines]]
+
+
+@contextlib.contextmanager
+def server(url: str, workers: int, log_name: str) -> Iterator[str]:
+    """`memberops serve` on a free port over `url`; yields the API base address."""
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "MEMBEROPS_DATABASE_URL": url,
+           "MEMBEROPS_RATE_LIMIT": "1000000/minute", "MEMBEROPS_LOG_LEVEL": "WARNING"}
+    with open(WORK / log_name, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "memberops.cli.main", "serve", "--port",
+                                 str(port), "--workers", str(workers)],
+                                env=env, stdout=log, stderr=log)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        try:
+            with httpx.Client(timeout=5) as client:
+                for _ in range(200):
+                    try:
+                        if client.get(f"{base}/health").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def closed_loop(base: str, make: Callable[[int], Request], seconds: float,
+                start: int = 0) -> list[float]:
+    """One client, one request at a time: the server's speed for one caller."""
+    import httpx
+
+    latencies: list[float] = []
+    end, n = time.perf_counter() + seconds, start
+    with httpx.Client(timeout=30) as client:
+        while time.perf_counter() < end:
+            path, headers, body = make(n)
+            started = time.perf_counter()
+            resp = client.post(f"{base}{path}", headers=headers, json=body)
+            assert resp.status_code == 201, resp.text
+            latencies.append(time.perf_counter() - started)
+            n += 1
+    return latencies
+
+
+def open_loop(base: str, make: Callable[[int], Request], seconds: float, rate: int,
+              start: int = 0) -> list[float]:
+    """Requests sent on a fixed schedule whatever the answers do (an open loop), each timed
+    from its scheduled send: a server that falls behind shows it in the tail."""
+    import httpx
+
+    async def run() -> list[float]:
+        latencies: list[float] = []
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            async def send(n: int, scheduled: float) -> None:
+                path, headers, body = make(n)
+                resp = await client.post(f"{base}{path}", headers=headers, json=body)
+                assert resp.status_code == 201, resp.text
+                latencies.append(time.perf_counter() - scheduled)
+
+            first, tasks = time.perf_counter() + 0.1, []
+            for i in range(int(seconds * rate)):
+                scheduled = first + i / rate
+                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+                tasks.append(asyncio.create_task(send(start + i, scheduled)))
+            await asyncio.gather(*tasks)
+        return latencies
+
+    return asyncio.run(run())
+
+
+def machine() -> dict[str, object]:
+    import platform
+    from datetime import UTC, datetime
+
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
+            "python": platform.python_version(), "sqlite_version": sqlite3.sqlite_version,
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+

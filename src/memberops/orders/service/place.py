@@ -80,16 +80,24 @@ def place(uow: UnitOfWork, order: OrderCreate) -> Order:
         assert found is not None
         return found
     priced = price(uow, member, order)
-    if priced.first_order and referrer_id is not None:
-        # Before any of this member's balances is locked (see the module's note).
-        points_service.award_referral(uow, referred_member_id=member.id,
-                                      key=f"order:{order.order_ref}:referral")
-    _take_payment(uow, order, priced)
-    lot = points_service.earn_for_purchase(
-        uow, member_id=member.id, amount_paid=priced.pricing.payable,
-        reference=order.order_ref, key=f"order:{order.order_ref}:earn",
-        multiplier_pct=priced.multiplier_pct)
-    row = _insert(uow, order, priced, digest, lot.original if lot is not None else 0)
+    try:
+        if priced.first_order and referrer_id is not None:
+            # Before any of this member's balances is locked (see the module's note).
+            points_service.award_referral(uow, referred_member_id=member.id,
+                                          key=f"order:{order.order_ref}:referral")
+        _take_payment(uow, order, priced)
+        lot = points_service.earn_for_purchase(
+            uow, member_id=member.id, amount_paid=priced.pricing.payable,
+            reference=order.order_ref, key=f"order:{order.order_ref}:earn",
+            multiplier_pct=priced.multiplier_pct)
+        row = _insert(uow, order, priced, digest, lot.original if lot is not None else 0)
+    except Conflict as exc:
+        # The ledger keys and the wallet's payment_ref derive from the order_ref: a clash
+        # on one of them is another member's order that took this order_ref meanwhile.
+        if exc.code not in ("ledger_conflict", "idempotency_key_reused", "payment_ref_reused"):
+            raise
+        raise Conflict(f"order_ref {order.order_ref!r} was already used for another order",
+                       code="order_ref_reused") from None
     # After pricing and earning: the order that makes a member qualify is priced at the
     # tier they held when it was placed; the upgrade applies from the next one.
     tiers_service.record_spend(uow, member_id=member.id, amount=priced.pricing.payable,

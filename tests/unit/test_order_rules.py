@@ -64,7 +64,7 @@ def test_partial_refunds_add_up_to_the_whole_order(points_value: int, wallet: in
     if paid.value == 0:
         return
     refunded, clawed = Paid(), 0
-    for cut in cuts + [paid.value]:  # the last refund takes whatever is left
+    for cut in [*cuts, paid.value]:  # the last refund takes whatever is left
         left = paid.value - refunded.value
         if left == 0:
             break

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="JSON body limit")
     max_upload_bytes: int = Field(default=50 * 1_048_576, ge=1024, description="CSV upload limit")
     rate_limit: str = Field(default="1200/minute", description="per API key, `limits` notation")
+    key_cache_seconds: float = Field(
+        default=5, ge=0, le=60,
+        description="how long a server process trusts a key it has looked up; a revoked key "
+                    "stops working within this time (0: look up every request)")
     idempotency_ttl_days: int = Field(default=7, ge=7)
     idempotency_stale_seconds: int = Field(
         default=120, ge=5,

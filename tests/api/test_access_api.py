@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 
+from memberops.access import service as access_service
 from memberops.access.models import ApiKey, Operator
 
 
@@ -59,3 +62,18 @@ def test_operator_accounts(client, auth, db) -> None:
     assert disabled.json()["active"] is False
     assert [o["username"] for o in client.get("/api/v1/operators", headers=admin).json()] \
         == ["li.na"]
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time(
+        app_factory, api_key, make_uow) -> None:
+    # Another process (here: the service, as the CLI would) revokes the key; this server
+    # trusted it for `key_cache_seconds` and then looks it up again.
+    client = app_factory(key_cache_seconds=0.3)
+    secret = api_key("till")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/members", headers=headers).status_code == 200
+    with make_uow() as uow:
+        key_id = uow.session.execute(select(ApiKey.id).where(ApiKey.role == "till")).scalar()
+        access_service.revoke_api_key(uow, key_id)
+    time.sleep(0.4)
+    assert client.get("/api/v1/members", headers=headers).status_code == 401

@@ -12,6 +12,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from memberops.access import service as access
+from memberops.access.models import ApiKey
 from memberops.access.rules import Permission, allows
 from memberops.api.permissions import PUBLIC, ROUTE_PERMISSIONS
 from memberops.clock import Clock
@@ -28,6 +29,32 @@ class RateLimited(DomainError):
     title = "Too many requests"
 
 
+class KeyCache:
+    """Keys looked up recently, by secret, for a few seconds: the lookup is a database
+    round trip on every request otherwise. Revocation reaches every server process within
+    `settings.key_cache_seconds`; the process that revokes forgets the key at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._found: dict[str, tuple[float, ApiKey]] = {}
+
+    def get(self, secret: str) -> ApiKey | None:
+        found = self._found.get(secret)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, secret: str, key: ApiKey) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._found) > 10_000:  # a bound, whatever callers send
+            self._found.clear()
+        self._found[secret] = (time.monotonic() + self.seconds, key)
+
+    def forget(self, key_id: int) -> None:
+        self._found = {s: v for s, v in self._found.items() if v[1].id != key_id}
+
+
 @dataclass
 class Services:
     """What the app was built with; one per app, shared by requests."""
@@ -38,6 +65,7 @@ class Services:
     guard: IdempotencyGuard
     limiter: SlidingWindowCounterRateLimiter
     limit: RateLimitItem
+    keys: KeyCache
 
 
 def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
@@ -46,7 +74,8 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     # A sliding-window counter costs the same at any limit; a moving window keeps every
     # hit's time and grew slow at high limits.
     return Services(settings, db, clock, guard,
-                    SlidingWindowCounterRateLimiter(MemoryStorage()), parse(settings.rate_limit))
+                    SlidingWindowCounterRateLimiter(MemoryStorage()), parse(settings.rate_limit),
+                    KeyCache(settings.key_cache_seconds))
 
 
 @dataclass
@@ -104,8 +133,11 @@ def authorize(request: Request, svc: Services = Depends(services)) -> Context:
     if permission == PUBLIC:
         return Context(svc, Actor.system("anonymous"), request_id)
     secret = _bearer(request)
-    with svc.db.session(readonly=True) as session:
-        key = access.authenticate_key(session, secret)
+    key = svc.keys.get(secret)
+    if key is None:
+        with svc.db.session(readonly=True) as session:
+            key = access.authenticate_key(session, secret)
+        svc.keys.put(secret, key)
     _rate_limit(svc, key.id)
     actor = access.actor_for_key(key)
     request.state.actor = actor.label

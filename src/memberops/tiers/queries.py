@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from memberops.errors import NotFound, ValidationFailed
 from memberops.members import queries as member_queries
 from memberops.members.models import Member
+from memberops.prepared import Prepared
 from memberops.programme import service as programme_service
 from memberops.programme.schemas import TierLadder
 from memberops.tiers import rules
@@ -25,7 +26,7 @@ ACTIVITY: Table = TierActivity.__table__  # type: ignore[assignment]
 _SPEND_IN = ACTIVITY.c.occurred_at >= bindparam("spend_from")
 _RECHARGE = ACTIVITY.c.kind == "recharge"
 # One indexed statement (member, time): built once, it runs inside every order.
-WINDOW_SUMS = (
+WINDOW_SUMS = Prepared(
     select(func.coalesce(func.sum(case((and_(~_RECHARGE, _SPEND_IN), ACTIVITY.c.amount),
                                        else_=0)), 0),
            func.coalesce(func.sum(case((_SPEND_IN, ACTIVITY.c.orders), else_=0)), 0),
@@ -46,9 +47,10 @@ def sums_between(session: Session, member_id: int, spend_from: datetime,
                  recharge_from: datetime, end: datetime) -> rules.Activity:
     """Net spend and orders since `spend_from`, recharges since `recharge_from`, up to
     `end` (exclusive)."""
-    row = session.execute(WINDOW_SUMS, {
+    row = WINDOW_SUMS.first(session, {
         "member_id": member_id, "spend_from": spend_from, "recharge_from": recharge_from,
-        "since": min(spend_from, recharge_from), "until": end}).one()
+        "since": min(spend_from, recharge_from), "until": end})
+    assert row is not None
     return rules.Activity(net_spend=int(row[0]), orders=int(row[1]), recharge=int(row[2]))
 
 

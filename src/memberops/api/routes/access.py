@@ -87,7 +87,9 @@ def create_key(body: ApiKeyCreate, ctx: Annotated[Context, Depends(authorize)]) 
 def revoke_key(key_id: Annotated[int, Path(gt=0)],
                ctx: Annotated[Context, Depends(authorize)]) -> ApiKeyRead:
     with ctx.uow() as uow:
-        return ApiKeyRead.of(service.revoke_api_key(uow, key_id))
+        revoked = ApiKeyRead.of(service.revoke_api_key(uow, key_id))
+    ctx.services.keys.forget(key_id)  # this process at once; others within the cache time
+    return revoked
 
 
 @router.get("/operators", response_model=list[OperatorRead])

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from memberops.errors import Conflict, field_error
+from memberops.prepared import Prepared
 from memberops.tiers import rules
 from memberops.tiers.models import TierActivity
 from memberops.tiers.queries import ladder
@@ -42,8 +43,10 @@ SPEND, REFUND, RECHARGE = "spend", "refund", "recharge"
 # twice, and no error aborts the caller's transaction (PostgreSQL would).
 # RETURNING tells a row inserted from one skipped on both databases (rowcount does not,
 # once the ORM adds RETURNING of its own on PostgreSQL).
-_INSERT = {name: dialect.insert(ACTIVITY).on_conflict_do_nothing(
-    index_elements=["kind", "reference"]).returning(ACTIVITY.c.id)
+_COLUMNS = ("member_id", "kind", "amount", "orders", "reference", "occurred_at", "created_at")
+_INSERT = {name: Prepared(dialect.insert(ACTIVITY).values(
+    {c: bindparam(c) for c in _COLUMNS}).on_conflict_do_nothing(
+    index_elements=["kind", "reference"]).returning(ACTIVITY.c.id))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
@@ -96,8 +99,8 @@ def _record(uow: UnitOfWork, member_id: int, kind: str, amount: int, orders: int
     tier, status = lock_member(uow, member_id)
     values = {"member_id": member_id, "kind": kind, "amount": amount, "orders": orders,
               "reference": reference, "occurred_at": at, "created_at": uow.clock.now()}
-    inserted = uow.session.execute(_INSERT[uow.session.get_bind().dialect.name], values)
-    if inserted.scalar() is None:
+    inserted = _INSERT[uow.session.get_bind().dialect.name].scalar(uow.session, values)
+    if inserted is None:
         _same_activity(uow, values)
         return Recorded(member_id, tier, tier, counted=False)
     # A closed member's tier no longer changes; the activity is still kept (a refund

@@ -19,6 +19,7 @@ from memberops.clock import as_utc
 from memberops.errors import NotFound, RuleViolated, field_error
 from memberops.ledger.rules import MAX_AMOUNT
 from memberops.members.models import Member
+from memberops.prepared import Prepared
 from memberops.programme.schemas import TierLadder
 from memberops.tiers import rules
 from memberops.tiers.events import TierChanged, TierRetained
@@ -31,9 +32,9 @@ ACTIVITY: Table = TierActivity.__table__  # type: ignore[assignment]
 MAX_REF = 120
 MAX_TEXT = 500
 
-# Built once: these run inside every order.
-LOCK_MEMBER = (select(MEMBERS.c.tier, MEMBERS.c.status)
-               .where(MEMBERS.c.id == bindparam("member_id")).with_for_update())
+# Prepared (memberops.prepared): these run inside every order and recharge.
+LOCK_MEMBER = Prepared(select(MEMBERS.c.tier, MEMBERS.c.status)
+                       .where(MEMBERS.c.id == bindparam("member_id")).with_for_update())
 SET_TIER = (update(MEMBERS).where(MEMBERS.c.id == bindparam("member_id"))
             .values(tier=bindparam("tier")))
 
@@ -79,10 +80,10 @@ def known_tier(found: TierLadder, code: object, field: str = "tier") -> str:
 
 def lock_member(uow: UnitOfWork, member_id: int) -> tuple[str, str]:
     """Lock the member row (see the module note); returns (tier, status)."""
-    row = uow.session.execute(LOCK_MEMBER, {"member_id": member_id}).first()
+    row = LOCK_MEMBER.first(uow.session, {"member_id": member_id})
     if row is None:
         raise NotFound(f"member {member_id} not found", code="member_not_found")
-    return str(row.tier), str(row.status)
+    return str(row[0]), str(row[1])
 
 
 def lock_open_member(uow: UnitOfWork, member_id: int) -> str:

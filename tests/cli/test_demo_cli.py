@@ -33,7 +33,8 @@ def restore_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def run_demo(*args: str) -> str:
-    result = CliRunner().invoke(app, ["demo", "--no-serve", *args])
+    # Three months of history: enough for every figure, and quick.
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--days", "90", *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -57,11 +58,15 @@ def sign_in(url: str, password: str) -> str:
 
 def test_demo_prints_a_key_and_password_that_work(tmp_path: Path) -> None:
     path = tmp_path / "demo.db"
-    output = run_demo("--members", "200", "--database", str(path))
+    output = run_demo("--members", "60", "--database", str(path))
 
     url = f"sqlite:///{path}"
-    assert "200" in output and "(new)" in output
-    # the history's figures: recharges, wallet, points flows, what the programme owes
+    assert re.search(r"Members\s+60,", output) and "(new)" in output
+    # the history's figures: orders, coupons, tiers, recharges, wallet, points, what is owed
+    assert re.search(r"Orders\s+[\d,]+ orders by [\d,]+ members", output)
+    assert re.search(r"[\d,]+\s+refunds", output)
+    assert re.search(r"Coupons\s+[\d,]+ issued, [\d,]+ used", output)
+    assert re.search(r"Tiers\s+[\d,]+ regular, [\d,]+ silver", output)
     assert re.search(r"Recharges\s+[\d,]+ settled; [\d,]+ held for review", output)
     assert re.search(r"Wallet\s+[\d,]+ payments", output)
     assert re.search(r"Points\s+[\d,]+ issued", output) and "expired" in output

@@ -1,5 +1,5 @@
-"""`memberops demo`: a SQLite database with a realistic member base and two years of stored
-value and points, then the API serving it."""
+"""`memberops demo`: a SQLite database with a realistic member base and two years of orders,
+stored value, points, coupons and PLUS, then the API serving it."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from memberops.demo.summary import DemoFigures
 from memberops.money import Money
 
 STEP_LABELS = {"members": "Registering members",
-               "value": "Two years of wallet and points (days)",
+               "orders": "Playing the history (orders)",
                "verify": "Verifying the ledger"}
 
 
@@ -81,6 +81,20 @@ def _database_line(result: DemoResult) -> str:
     return f"{result.path} (new)"
 
 
+def _order_rows(grid: Table, found: DemoFigures) -> None:
+    """Orders, coupons, tiers and PLUS at a glance."""
+    o, c = found.orders, found.coupons
+    grid.add_row("Orders", f"{o.orders:,} orders by {o.members:,} members in {o.stores:,} "
+                 f"stores, {Money(o.revenue).format()} paid; {o.refunds:,} refunds "
+                 f"({Money(o.refunded).format()}); {o.with_coupon:,} with a coupon, "
+                 f"{o.with_points:,} with points, {o.with_wallet:,} from the wallet")
+    grid.add_row("Coupons", f"{c.issued:,} issued, {c.used:,} used, {c.expired:,} expired, "
+                 f"{c.open:,} open")
+    tiers = found.tiers or {}
+    held = ", ".join(f"{count:,} {code}" for code, count in tiers.items())
+    grid.add_row("Tiers", f"{held}; {found.plus:,} PLUS")
+
+
 def _value_rows(grid: Table, found: DemoFigures) -> None:
     """Stored value and points at a glance: flows, and what the programme owes."""
     r = found.recharges
@@ -107,6 +121,7 @@ def _summary(result: DemoResult, base: str) -> Panel:
     made = "" if result.kept else f", demo made in {result.seconds:.1f} s"
     grid.add_row("Database", _database_line(result))
     grid.add_row("Members", f"{result.members:,}{made}")
+    _order_rows(grid, result.figures)
     _value_rows(grid, result.figures)
     grid.add_row("API", f"{base}/api/v1")
     grid.add_row("Docs", f"{base}/docs")
@@ -123,6 +138,8 @@ def demo(
                                 help="how many members to generate"),
     seed: int = typer.Option(DEFAULT_SEED, help="the same seed gives the same member base "
                              "and history (relative to today)"),
+    days: int = typer.Option(730, "--days", min=30, max=1825,
+                             help="how far back the history goes (members join over it)"),
     database: Path = typer.Option(Path("memberops-demo.db"), "--database",
                                   help="SQLite file; an earlier demo there is replaced"),
     keep: bool = typer.Option(False, "--keep",
@@ -132,14 +149,14 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve",
                                   help="generate and print, then exit (for scripts)"),
 ) -> None:
-    """Make a demo database (members, two years of wallet and points), print how to get in,
-    and serve it."""
+    """Make a demo database (members, two years of orders, wallet, points, coupons and PLUS),
+    print how to get in, and serve it."""
     if not no_serve and _port_taken(host, port):
         raise fail(f"{host}:{port} is already in use; choose another --port")
     clock = SystemClock(tz=settings().tz)
     with _progress_bar() as progress:
-        result = run_demo(DemoPlan(members=members, seed=seed), database, keep=keep,
-                          clock=clock, progress=progress)
+        result = run_demo(DemoPlan(members=members, seed=seed, history_days=days), database,
+                          keep=keep, clock=clock, progress=progress)
     # The server (and any command run from here) reads its database from the settings.
     os.environ["MEMBEROPS_DATABASE_URL"] = result.url
     get_settings.cache_clear()

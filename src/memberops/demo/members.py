@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from faker import Faker
 
 from memberops.clock import Clock, FixedClock
+from memberops.coupons import service as coupons_service
 from memberops.db import Database
 from memberops.errors import Conflict
 from memberops.members import rules
@@ -400,10 +401,13 @@ def _register(uow: UnitOfWork, spec: MemberSpec, ids: list[int | None]) -> int |
         # A referrer skipped for a taken phone is replaced by the latest member loaded.
         referrer_id = ids[spec.referrer] or next((i for i in reversed(ids) if i), None)
     try:
-        return members_service.register_member(
+        member_id = members_service.register_member(
             uow, spec.create(referrer_id), source="demo").id
     except Conflict:
         return None  # the phone belongs to a member the database had already
+    # The welcome coupon, in the registration's unit of work (none without its template).
+    coupons_service.issue_welcome(uow, member_id)
+    return member_id
 
 
 def generate_members(db: Database, plan: DemoPlan, clock: Clock,

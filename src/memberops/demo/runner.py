@@ -12,13 +12,15 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from alembic.util import CommandError
 
 from memberops import migrate
 from memberops.access import service as access_service
-from memberops.clock import Clock, SystemClock
+from memberops.clock import Clock, FixedClock, SystemClock
+from memberops.coupons import service as coupons_service
 from memberops.db import Database
 from memberops.errors import Conflict
 from memberops.ledger import queries as ledger_queries
@@ -119,7 +121,7 @@ def _admin(db: Database, clock: Clock) -> tuple[str | None, str, DemoFigures]:
             access_service.create_operator(uow, username=OPERATOR, password=password,
                                            role="admin", display_name="Demo admin")
         key = access_service.create_api_key(uow, role="admin", name=API_KEY_NAME)
-        found = figures(uow.session, clock.tz)
+        found = figures(uow.session, clock.tz, clock.now())
     return password, key.secret, found
 
 
@@ -140,10 +142,20 @@ def verify_ledger(db: Database, progress: Progress | None = None) -> None:
         progress("verify", 1, 1)
 
 
+def seed_coupons(db: Database, plan: DemoPlan, clock: Clock) -> None:
+    """The reference programme's coupon templates, made before the history begins, so that
+    members get the welcome coupon as they join."""
+    start = FixedClock(clock.now() - timedelta(days=plan.history_days + 1), tz=clock.tz)
+    with UnitOfWork(db, actor=Actor.system("demo"), clock=start) as uow:
+        coupons_service.ensure_reference_templates(uow)
+
+
 def generate(db: Database, plan: DemoPlan, clock: Clock,
              progress: Progress | None = None) -> None:
     """Every step of the demo, in order: each builds on the history of the ones before.
-    The member base, then two years of stored value and points, then the ledger check."""
+    The coupon templates, the member base, then two years of orders, stored value, points,
+    coupons and PLUS, then the ledger check."""
+    seed_coupons(db, plan, clock)
     generate_members(db, plan, clock, progress)
     generate_value(db, plan, clock, progress)
     verify_ledger(db, progress)

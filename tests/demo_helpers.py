@@ -1,0 +1,93 @@
+"""The demo's history, played once per test run and shared by the demo test modules (it is
+the slowest thing they need): a database of its own, 150 members, a fixed clock."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy.exc import DBAPIError
+
+from memberops import migrate
+from memberops.clock import FixedClock
+from memberops.db import Database
+from memberops.demo import DemoPlan
+from memberops.demo.history import HistoryReport
+from memberops.demo.members import generate_members
+from memberops.demo.runner import seed_coupons
+from memberops.demo.value import generate_value
+from tests.conftest import ON_POSTGRES, SHANGHAI
+
+PLAN = DemoPlan(members=150)
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=SHANGHAI)
+
+
+@dataclass
+class Played:
+    db: Database
+    clock: FixedClock
+    report: HistoryReport
+
+
+def play(db: Database, plan: DemoPlan = PLAN) -> tuple[FixedClock, HistoryReport]:
+    """The demo's steps as the runner takes them (templates, members, history)."""
+    clock = FixedClock(NOW, tz=SHANGHAI)
+    seed_coupons(db, plan, clock)
+    generate_members(db, plan, clock)
+    return clock, generate_value(db, plan, clock)
+
+
+_PLAYED: dict[str, Played] = {}
+
+
+def _own_database(migrated: str) -> str:
+    """A database for the demo alone, so that the per-test databases never touch it."""
+    if not ON_POSTGRES:
+        path = Path(tempfile.mkdtemp(prefix="memberops-demo-")) / "demo.db"
+        shutil.copyfile(migrated, path)
+        atexit.register(shutil.rmtree, path.parent, True)
+        return f"sqlite:///{path}"
+    url = make_url(migrated)
+    name = f"{url.database}_demo"
+    admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError:
+        admin.dispose()
+        pytest.skip("the demo history needs a database of its own; may not create one")
+    own = url.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(own)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    atexit.register(drop)
+    return own
+
+
+def played(migrated: str) -> Played:
+    """Given the demo's 150 members and their two years of history (played on first use)."""
+    if migrated not in _PLAYED:
+        db = Database(_own_database(migrated))
+        atexit.register(db.dispose)
+        clock, report = play(db)
+        _PLAYED[migrated] = Played(db, clock, report)
+    return _PLAYED[migrated]
+
+
+def all_rows(db: Database, model: type) -> list:
+    with db.session(readonly=True) as session:
+        return list(session.execute(select(model)).scalars())
+
+
+def local(at: datetime) -> datetime:
+    return at.astimezone(SHANGHAI)

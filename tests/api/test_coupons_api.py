@@ -256,3 +256,12 @@ def test_roles(client, auth, make_uow) -> None:
         problem(client.post(f"{API}/coupons/validate", headers=auth(role),
                             json={"member_id": member, "codes": ["X"], "amount": 1}),
                 403, "forbidden")
+
+
+def test_a_member_registered_through_the_api_gets_the_welcome_coupon(client, auth,
+                                                                      make_uow) -> None:
+    reference(make_uow)
+    made = client.post("/api/v1/members", headers=auth("till"), json={"phone": "13912345678"})
+    assert made.status_code == 201
+    mine = client.get(f"/api/v1/members/{made.json()['id']}/coupons", headers=auth("till"))
+    assert [c["template_code"] for c in mine.json()["items"]] == ["welcome"]

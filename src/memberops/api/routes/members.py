@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from memberops.api import idempotent
 from memberops.api.deps import Context, authorize
 from memberops.api.permissions import API_PREFIX
+from memberops.coupons import service as coupons_service
 from memberops.members import queries, service
 from memberops.members.queries import MemberFilter
 from memberops.members.schemas import (
@@ -66,9 +67,13 @@ def member_filter(
              responses={409: {"description": "phone already registered (member_exists)"}})
 async def register_member(body: MemberCreate, request: Request,
                           ctx: Annotated[Context, Depends(authorize)]) -> JSONResponse:
-    """Register a member. An optional Idempotency-Key makes till retries safe."""
+    """Register a member, with the welcome coupons of the active welcome templates. An
+    optional Idempotency-Key makes till retries safe."""
     def work(uow: UnitOfWork) -> tuple[int, Any]:
         member = service.register_member(uow, body)
+        # In the registration's unit of work: the member joins with the coupon or not at
+        # all (issue_welcome never refuses a registration).
+        coupons_service.issue_welcome(uow, member.id)
         return 201, MemberRead.of(member).model_dump(mode="json")
     return await idempotent.run(request, ctx, work, required=False)
 

@@ -46,15 +46,16 @@ def play(db: Database, plan: DemoPlan = PLAN) -> tuple[FixedClock, HistoryReport
 _PLAYED: dict[str, Played] = {}
 
 
-def _own_database(migrated: str) -> str:
-    """A database for the demo alone, so that the per-test databases never touch it."""
+def own_database(migrated: str, name: str = "demo") -> str:
+    """A database for the demo alone, so that the per-test databases never touch it (it is
+    removed when the test run ends)."""
     if not ON_POSTGRES:
-        path = Path(tempfile.mkdtemp(prefix="memberops-demo-")) / "demo.db"
+        path = Path(tempfile.mkdtemp(prefix="memberops-demo-")) / f"{name}.db"
         shutil.copyfile(migrated, path)
         atexit.register(shutil.rmtree, path.parent, True)
         return f"sqlite:///{path}"
     url = make_url(migrated)
-    name = f"{url.database}_demo"
+    name = f"{url.database}_{name}"
     admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -77,7 +78,7 @@ def _own_database(migrated: str) -> str:
 def played(migrated: str) -> Played:
     """Given the demo's 150 members and their two years of history (played on first use)."""
     if migrated not in _PLAYED:
-        db = Database(_own_database(migrated))
+        db = Database(own_database(migrated))
         atexit.register(db.dispose)
         clock, report = play(db)
         _PLAYED[migrated] = Played(db, clock, report)

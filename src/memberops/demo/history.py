@@ -10,9 +10,10 @@ balances, coupon windows, first orders) and the database, read inside the same u
 work, answers the rest (points available, the tier held), so that nothing the walk asks
 for is refused and no batch is ever rolled back.
 
-Each night at 03:00 the scheduled jobs run as in production, each in its own
-transactions: points release and expiry, coupon expiry, PLUS expiry and the tier
-retention review; on the first of the month, the birthday coupons.
+Each night at 03:00 the scheduled jobs run (`value.History.nightly`): points expiry, coupon
+expiry, PLUS expiry and the tier retention review as in production (`memberops.jobs`), the
+points release job's work through the same service in one transaction for the night, and on
+the first of the month the birthday coupons.
 """
 
 from __future__ import annotations

@@ -55,8 +55,8 @@ POINTS_USE = 0.5  # a member who pays with points does so on about every other o
 MIN_POINTS = 1_000  # points worth using (¥10)
 PLUS_AFTER = 3  # orders before a PLUS buyer is offered it at the till
 PLUS_TAKE = 0.2  # … and takes it, per order
-PLUS_RENEW = 0.35  # a lapsed member renews at an order within a month of the end
-PLUS_EARLY = 0.12  # … or renews in the last two weeks, extending the term
+PLUS_RENEW = 0.5  # a lapsed member renews at an order within a month of the end
+PLUS_EARLY = 0.2  # … or renews in the last two weeks, extending the term
 SALE_TEMPLATE = "spend200-off30"
 WIN_BACK_TEMPLATE = "10-percent-off"
 SALE_AUDIENCE = timedelta(days=60)  # bought within: gets the sale coupon
@@ -88,6 +88,7 @@ class Shop:
         self.templates: dict[str, Template] = {}
         self.by_id: dict[int, Template] = {}
         self.ladder = TierLadder()
+        self.tiers: dict[str, tuple[str, int]] = {}  # held → (tier that applies, basis points)
         self.earning = EarningRules()
         self.plus_price = 0
         self.orders = 0
@@ -130,11 +131,13 @@ class Shop:
     def _member_discounts(self, session: Session, member_id: int,
                           now: datetime) -> tuple[str, int, int]:
         """(tier held, tier basis points, PLUS basis points) for an order now."""
-        tier = tier_rules.benefits_of(self.ladder, str(TIER_HELD.scalar(
-            session, {"member_id": member_id})))
+        held = str(TIER_HELD.scalar(session, {"member_id": member_id}))
+        tier = self.tiers.get(held)
+        if tier is None:
+            benefits = tier_rules.benefits_of(self.ladder, held)
+            tier = self.tiers[held] = (benefits.code, benefits.discount_pct * BP_PER_PCT)
         plus = plus_queries.benefits(session, member_id, now)
-        return (tier.code, tier.discount_pct * BP_PER_PCT,
-                plus.extra_discount_pct * BP_PER_PCT if plus else 0)
+        return (*tier, plus.extra_discount_pct * BP_PER_PCT if plus else 0)
 
     def _coupon(self, held: list[HeldCoupon], tier: str, first: bool, lines: Basket,
                 base_of: BaseOf, minded: float) -> tuple[HeldCoupon | None, Basket]:

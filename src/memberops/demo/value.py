@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from memberops.clock import Clock, FixedClock
 from memberops.db import Database
 from memberops.jobs import coupons as coupon_jobs
@@ -26,8 +28,10 @@ from memberops.members import queries as member_queries
 from memberops.members.queries import MemberFilter
 from memberops.points import queries as points_queries
 from memberops.points import service as points_service
+from memberops.points.models import PointsLot
 from memberops.programme import service as programme_service
 from memberops.programme.schemas import EarningRules
+from memberops.uow import Actor
 from memberops.wallet import service as wallet_service
 from memberops.wallet.models import Recharge
 
@@ -68,6 +72,7 @@ GIFTS = (
 )
 GIFT_TASTE = {"sticker-pack": 1, "pastry-voucher": 3, "coffee-voucher": 5, "drip-bags": 2,
               "canvas-bag": 2, "mug": 2, "tumbler": 1.5, "monthly-pass": 1}
+REDEEM_FROM = 800  # points a member saves before looking at the gift page (a coffee)
 STORE_HOURS = range(8, 22)  # when refunds are made at the counter
 LOW_BALANCE = 40 * YUAN  # below this a wallet member thinks of topping up
 REFUND_SHARE = 0.025  # of orders, more for big baskets
@@ -84,6 +89,7 @@ DEDUCT_REASON = "重复积分冲正"
 SALES = ((6, 8), (11, 1))
 WIN_BACK_DAY = 20
 CAMPAIGN_HOUR = time(10, 0)
+RELEASE = Actor.system("points.release")  # as the job
 
 
 @dataclass
@@ -150,9 +156,11 @@ class History(Walk):
 
     def nightly(self, night: datetime) -> None:
         """The jobs as they run in production: points release first, then expiry (see
-        jobs.points); coupons, PLUS and the tier review; birthday coupons on the 1st."""
+        jobs.points); coupons, PLUS and the tier review; birthday coupons on the 1st of the
+        month (the job issues to the month's birthdays; a member who reaches Silver later in
+        the month waits for next year's)."""
         db, clock = self.db, self.clock
-        self.report.released += points_jobs.release_due(db, clock).points
+        self.report.released += self._release(night)
         self.report.expired += points_jobs.expire_due(db, clock).points
         self.report.operations["coupons_expired"] += coupon_jobs.expire_due(db, clock).expired
         self.report.operations["plus_expired"] += plus_jobs.expire_due(db, clock).expired
@@ -165,6 +173,19 @@ class History(Walk):
                 with db.session(readonly=True) as session:
                     self.shop.hold(session, since=night, source="birthday")
             self.report.operations["coupons_birthday"] += issued
+
+    def _release(self, night: datetime) -> int:
+        """The points release job's work — every pending lot past its return window made
+        available, member by member through the points service — in one unit of work for
+        the night (the job commits each member: a hundred thousand commits here)."""
+        uow = self.uow(RELEASE)
+        due = uow.session.execute(select(PointsLot.member_id).where(
+            PointsLot.status == "pending", PointsLot.available_at <= night)
+            .distinct().order_by(PointsLot.member_id)).scalars().all()
+        released = sum(points_service.release_member(uow, member_id=member_id, now=night)
+                       for member_id in due)
+        self.commit()
+        return released
 
     # --- time helpers -------------------------------------------------------------------
 
@@ -213,7 +234,7 @@ class History(Walk):
             self.schedule(at, "refund", record)
         if habits.reviewer and record.points_earned and self.rng.random() < 0.35:
             self.schedule(self._later(hour, 48 * hour), "product_review", record)
-        self._maybe_redeem(record.member_id, chance=0.5)
+        self._maybe_redeem(record.member_id, chance=0.2)
         if record.wallet_paid and wallet.balance < LOW_BALANCE and self.rng.random() < 0.7:
             if not habits.online:
                 wallet.top_up_due = True
@@ -341,7 +362,7 @@ class History(Walk):
     def _check_in(self, event: Planned) -> None:
         day = event.at.astimezone(self.clock.tz).date()
         self._bonus(event.member_id, "check_in", f"demo:check_in:{event.member_id}:{day}")
-        self._maybe_redeem(event.member_id, chance=0.1)  # the gift page is one tap away
+        self._maybe_redeem(event.member_id, chance=0.05)  # the gift page is one tap away
 
     def _profile(self, event: Planned) -> None:
         self._bonus(event.member_id, "profile_completed", f"demo:profile:{event.member_id}")
@@ -358,7 +379,7 @@ class History(Walk):
     def _maybe_redeem(self, member_id: int, *, chance: float) -> None:
         # Browsing the gift page some time later, when the latest points may be released.
         if self.habits[member_id].redeemer and self.rng.random() < chance \
-                and self.state[member_id].points >= min(g[2] for g in GIFTS):
+                and self.state[member_id].points >= REDEEM_FROM:
             at = self._store_time(self._later(timedelta(hours=1), timedelta(days=10)))
             self.schedule(at, "redeem", member_id)
 

@@ -1,5 +1,5 @@
 """The demo's history, played once per test run and shared by the demo test modules (it is
-the slowest thing they need): a database of its own, 150 members, a fixed clock."""
+the slowest thing they need): a database of its own, 80 members, a fixed clock."""
 
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ from memberops import migrate
 from memberops.clock import FixedClock
 from memberops.db import Database
 from memberops.demo import DemoPlan
+from memberops.demo.activity import Habits, MemberFacts, plan_activity, plan_habits
+from memberops.demo.activity import Planned as PlannedEvent
 from memberops.demo.history import HistoryReport
-from memberops.demo.members import generate_members
+from memberops.demo.members import generate_members, plan_members
 from memberops.demo.runner import seed_coupons
 from memberops.demo.value import generate_value
 from tests.conftest import ON_POSTGRES, SHANGHAI
 
-PLAN = DemoPlan(members=150)
+PLAN = DemoPlan(members=80)
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=SHANGHAI)
 
 
@@ -76,13 +78,45 @@ def own_database(migrated: str, name: str = "demo") -> str:
 
 
 def played(migrated: str) -> Played:
-    """Given the demo's 150 members and their two years of history (played on first use)."""
+    """Given the demo's 80 members and their two years of history (played on first use)."""
     if migrated not in _PLAYED:
         db = Database(own_database(migrated))
         atexit.register(db.dispose)
         clock, report = play(db)
         _PLAYED[migrated] = Played(db, clock, report)
     return _PLAYED[migrated]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A bigger base, planned only (no database): for the statistics of the plan."""
+
+    plan: DemoPlan
+    members: list[MemberFacts]
+    habits: dict[int, Habits]
+    events: list[PlannedEvent]
+
+    @property
+    def orders(self) -> list[PlannedEvent]:
+        return [e for e in self.events if e.kind == "order"]
+
+
+_PLANNED: list[Planned] = []
+
+
+def planned() -> Planned:
+    """The plan of 2,000 members as of NOW (computed once per test run)."""
+    if not _PLANNED:
+        plan = DemoPlan(members=2000)
+        specs = plan_members(plan, NOW, SHANGHAI)
+        members = [MemberFacts(i + 1, s.joined_at, s.channel, s.birthday,
+                               None if s.referrer is None else s.referrer + 1,
+                               bool(s.email and s.birthday and s.province), frozenset(s.tags),
+                               s.city) for i, s in enumerate(specs)]
+        habits = plan_habits(plan, members, NOW, SHANGHAI)
+        _PLANNED.append(Planned(plan, members, habits,
+                                plan_activity(plan, members, habits, NOW, SHANGHAI)))
+    return _PLANNED[0]
 
 
 def all_rows(db: Database, model: type) -> list:

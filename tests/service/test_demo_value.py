@@ -1,17 +1,16 @@
-"""The demo's stored value and points: a small history through the services (150 members,
+"""The demo's stored value and points: a small history through the services (80 members,
 a fixed clock; shared with test_demo_orders), then what it left behind — and the pure
 planning behind it."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from memberops.demo import DemoPlan
-from memberops.demo.activity import MemberFacts, busy_factor, plan_activity, plan_habits
+from memberops.demo.activity import busy_factor, plan_activity, plan_habits
 from memberops.demo.runner import verify_ledger
 from memberops.demo.summary import figures
 from memberops.ledger.models import LedgerEntry
@@ -19,7 +18,7 @@ from memberops.points.models import GiftRedemption, PointsLot
 from memberops.wallet import queries as wallet_queries
 from memberops.wallet.models import CashOut, Recharge, WalletPayment, WalletRefund
 from tests.conftest import SHANGHAI
-from tests.demo_helpers import NOW, PLAN, Played, all_rows, local, played
+from tests.demo_helpers import NOW, PLAN, Played, all_rows, local, planned, played
 from tests.points_helpers import assert_consistent as assert_points_consistent
 from tests.wallet_helpers import YUAN, all_wallet_members, assert_lots_mirror_ledger
 
@@ -150,41 +149,31 @@ def test_the_summary_adds_up(history: Played) -> None:
 
 # --- the plan behind it (pure) --------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def members() -> list[MemberFacts]:
-    from memberops.demo.members import plan_members
-    specs = plan_members(DemoPlan(members=2000), NOW, SHANGHAI)
-    return [MemberFacts(i + 1, s.joined_at, s.channel, s.birthday,
-                        None if s.referrer is None else s.referrer + 1,
-                        bool(s.email and s.birthday and s.province), frozenset(s.tags), s.city)
-            for i, s in enumerate(specs)]
-
-
-def test_a_minority_keeps_a_wallet_and_many_drift_away(members: list[MemberFacts]) -> None:
-    habits = plan_habits(DemoPlan(members=2000), members, NOW, SHANGHAI)
-    wallets = sum(h.wallet for h in habits.values())
-    assert 0.2 * len(members) <= wallets <= 0.35 * len(members)
-    churned = sum(h.until < NOW for h in habits.values())
-    assert 0.25 * len(members) < churned < 0.7 * len(members)
-    assert all(h.until <= NOW for h in habits.values())
+def test_a_minority_keeps_a_wallet_and_many_drift_away() -> None:
+    found = planned()
+    wallets = sum(h.wallet for h in found.habits.values())
+    assert 0.2 * len(found.members) <= wallets <= 0.35 * len(found.members)
+    churned = sum(h.until < NOW for h in found.habits.values())
+    assert 0.25 * len(found.members) < churned < 0.7 * len(found.members)
+    assert all(h.until <= NOW for h in found.habits.values())
 
 
 def test_busy_days() -> None:
-    ordinary = busy_factor(datetime(2025, 3, 12).date())  # a Wednesday in March
-    assert busy_factor(datetime(2025, 3, 15).date()) > ordinary  # Saturday
-    assert busy_factor(datetime(2025, 1, 20).date()) > 1.3 * ordinary  # the week before 春节
-    assert busy_factor(datetime(2025, 1, 30).date()) < ordinary  # the holiday: cities empty
-    assert busy_factor(datetime(2025, 6, 18).date()) > busy_factor(
-        datetime(2025, 6, 10).date()) > ordinary  # 618
-    assert busy_factor(datetime(2025, 11, 11).date()) > busy_factor(
-        datetime(2025, 11, 3).date()) > ordinary
+    ordinary = busy_factor(date(2025, 3, 12))  # a Wednesday in March
+    assert busy_factor(date(2025, 3, 15)) > ordinary  # Saturday
+    assert busy_factor(date(2025, 1, 20)) > 1.3 * ordinary  # the week before 春节
+    assert busy_factor(date(2025, 1, 30)) < ordinary  # the holiday: the cities empty out
+    assert busy_factor(date(2025, 6, 18)) > busy_factor(date(2025, 6, 10)) > ordinary  # 618
+    assert busy_factor(date(2025, 11, 11)) > busy_factor(date(2025, 11, 3)) > ordinary
 
 
-def test_the_plan_is_reproducible(members: list[MemberFacts]) -> None:
-    plan = DemoPlan(members=2000)
-    habits = plan_habits(plan, members, NOW, SHANGHAI)
-    events = plan_activity(plan, members, habits, NOW, SHANGHAI)
+def test_the_plan_is_reproducible() -> None:
+    found = planned()
+    events = found.events
     assert [e.at for e in events] == sorted(e.at for e in events)
     assert all(e.at < NOW for e in events)
-    assert events == plan_activity(plan, members, plan_habits(plan, members, NOW, SHANGHAI),
-                                   NOW, SHANGHAI)
+    members = found.members[:500]  # the same members plan the same events again
+    again = plan_activity(found.plan, members, plan_habits(found.plan, members, NOW, SHANGHAI),
+                          NOW, SHANGHAI)
+    assert again == plan_activity(found.plan, members, plan_habits(
+        found.plan, members, NOW, SHANGHAI), NOW, SHANGHAI)

@@ -49,14 +49,14 @@ K = TypeVar("K")
 # The purchase process (rates per day): λ ~ Gamma(shape, mean/shape), p ~ Beta(a, b). With
 # the members' join dates, about 20 orders per member over two years, most from a few.
 RATE_SHAPE = 0.55
-RATE_MEAN = 0.155
+RATE_MEAN = 0.16
 MAX_RATE = 0.9  # six or seven orders a week at most
 DROPOUT_A, DROPOUT_B = 1.0, 25.0  # after a repeat purchase; mean about 4%
 FAST_TAGS = {"咖啡爱好者": 1.3, "白领": 1.15, "学生": 0.85}
 FAR_FROM_STORES = 0.35  # members with no store in reach buy from the mall, less often
 # Segments by rate, orders a week: the names the reports use.
 SEGMENTS = (("heavy", 2.0), ("regular", 0.5), ("occasional", 0.0))
-AT_JOIN = {"store": 0.7}  # till sign-ups mostly come with a purchase
+AT_TILL = 0.7  # till sign-ups mostly come with a purchase
 FIRST_ONLINE = 0.3  # others order within days of signing up, or not at all
 
 # Who keeps a stored-value wallet: mostly those who come often, plus some who recharged
@@ -247,12 +247,13 @@ def segment_of(rate: float) -> str:
 # --- who: habits --------------------------------------------------------------------------
 
 def purchase_days(rng: random.Random, joined: datetime, rate: float, dropout: float,
-                  first: bool, now: datetime,
+                  first: datetime | None, now: datetime,
                   tz: tzinfo) -> tuple[list[datetime], datetime | None]:
     """The days a member buys (as instants at noon) and when they dropped out (None: still
     active): a Poisson process at `rate` thinned by the calendar, with a chance `dropout` of
-    leaving after each repeat purchase; `first`: a purchase right at joining."""
-    found = [joined] if first else []
+    leaving after each repeat purchase; `first`: a first purchase (at joining, or a day
+    soon after) before the process begins."""
+    found = [first] if first is not None and first < now else []
     per_day = rate * MAX_BUSY
     if per_day <= 0:
         return found, None
@@ -294,6 +295,17 @@ def _channels(member: MemberFacts, stores: tuple[Store, ...]) -> tuple[float, fl
     return (shop, pickup, delivery)
 
 
+def _first_purchase(rng: random.Random, member: MemberFacts, tz: tzinfo) -> datetime | None:
+    """Most till sign-ups come with a purchase (at joining); some who sign up online order
+    within days (a day, marked at noon); the others only if they come back later."""
+    if member.channel == "store":
+        return member.joined_at if rng.random() < AT_TILL else None
+    if rng.random() >= FIRST_ONLINE:
+        return None
+    day = (member.joined_at + timedelta(days=rng.expovariate(1 / 2))).astimezone(tz).date()
+    return datetime.combine(day, time(12), tzinfo=tz)
+
+
 def _habits(rng: random.Random, member: MemberFacts, now: datetime, tz: tzinfo) -> Habits:
     corporate = CORPORATE_TAG in member.tags
     stores = home_stores(rng, member.city)
@@ -304,8 +316,8 @@ def _habits(rng: random.Random, member: MemberFacts, now: datetime, tz: tzinfo) 
         rate *= FAR_FROM_STORES
     rate = min(rate, MAX_RATE)
     dropout = rng.betavariate(DROPOUT_A, DROPOUT_B)
-    first = rng.random() < AT_JOIN.get(member.channel, FIRST_ONLINE)
-    days, left = purchase_days(rng, member.joined_at, rate, dropout, first, now, tz)
+    days, left = purchase_days(rng, member.joined_at, rate, dropout,
+                               _first_purchase(rng, member, tz), now, tz)
     segment = segment_of(rate)
     wallet = rng.random() < WALLET_SHARE[segment] + (0.3 if corporate else 0.0)
     until = now if left is None else min(left + timedelta(days=1), now)
@@ -351,7 +363,8 @@ def _order_at(rng: random.Random, member: MemberFacts, habits: Habits, day_at: d
         day = day_at.astimezone(tz).date()
         at = visit_instant(rng, day, tz, hours_of(channel, store, day))
         if at <= member.joined_at + timedelta(minutes=1):  # the day they joined, earlier on
-            at = member.joined_at + timedelta(minutes=rng.uniform(10, 180))
+            day += timedelta(days=1)
+            at = visit_instant(rng, day, tz, hours_of(channel, store, day))
     local = at.astimezone(tz)
     lines = basket(rng, local, channel, habits.taste, mall=store is ONLINE_STORE)
     return Planned(at, "order", member.id, amount(lines), lines, store.code, channel)

@@ -234,7 +234,7 @@ class History(Walk):
             self.schedule(at, "refund", record)
         if habits.reviewer and record.points_earned and self.rng.random() < 0.35:
             self.schedule(self._later(hour, 48 * hour), "product_review", record)
-        self._maybe_redeem(record.member_id, chance=0.2)
+        self._maybe_redeem(record.member_id, chance=0.1, at_counter=event.channel == "store")
         if record.wallet_paid and wallet.balance < LOW_BALANCE and self.rng.random() < 0.7:
             if not habits.online:
                 wallet.top_up_due = True
@@ -376,10 +376,15 @@ class History(Walk):
             self._bonus(record.member_id, "review", f"demo:review:{record.ref}",
                         reference=record.ref)
 
-    def _maybe_redeem(self, member_id: int, *, chance: float) -> None:
-        # Browsing the gift page some time later, when the latest points may be released.
+    def _maybe_redeem(self, member_id: int, *, chance: float,
+                      at_counter: bool = False) -> None:
+        """A member with points to spare asks for a gift at the counter, right after paying,
+        or browses the gift page in the app some time later."""
         if self.habits[member_id].redeemer and self.rng.random() < chance \
                 and self.state[member_id].points >= REDEEM_FROM:
+            if at_counter:
+                self._redeem(member_id, actor=TILL)
+                return
             at = self._store_time(self._later(timedelta(hours=1), timedelta(days=10)))
             self.schedule(at, "redeem", member_id)
 
@@ -390,13 +395,13 @@ class History(Walk):
             return None
         return self.rng.choices(in_stock, weights=[GIFT_TASTE[s] for s, _ in in_stock])[0]
 
-    def _redeem(self, member_id: int) -> None:
+    def _redeem(self, member_id: int, actor: Actor = APP) -> None:
         """The gift the member wishes for if they can afford it; now and then, tired of
         saving, the dearest one they can afford; else they keep saving."""
         wish, settle = self._wish(), self.rng.random() < 0.3
         if wish is None or (wish[1] > self.state[member_id].points and not settle):
             return  # still saving up (the estimate is an upper bound: no need to ask)
-        uow = self.uow(APP)
+        uow = self.uow(actor)
         available = points_queries.available_points(uow.session, member_id, uow.clock.now())
         affordable = [(sku, price) for sku, _, price, _ in GIFTS
                       if price <= available and self.stock[sku] > 0]

@@ -1,8 +1,9 @@
 """`memberops demo`: a database full of realistic, reproducible history.
 
-The demo is built in steps, one module each — the member base (`members`), then two
-years of stored value and points (`activity` plans it, `value` plays it; orders later) —
-all driven by one `DemoPlan`. Every step draws from its own random streams
+The demo is built in steps — the coupon templates (`runner`), the member base (`members`),
+then two years of orders, stored value, points, coupons and PLUS (`catalogue` and
+`activity` plan them, `value` plays them on the walk of `history`, with the shop of
+`orders`) — all driven by one `DemoPlan`. Every step draws from its own random streams
 (`plan.rng("members")`, `plan.rng("value.activity")`, …), so adding a step or
 changing one never changes the data of the others. Steps write through the
 domain services, as an integrator would, so that the demo data carries the
@@ -27,7 +28,7 @@ class DemoPlan:
 
     members: int = 5000
     seed: int = DEFAULT_SEED
-    history_days: int = 730  # members join over the last two years
+    history_days: int = 730  # members join over the last two years (and buy over them)
     batch_size: int = 250  # members per unit of work
 
     def __post_init__(self) -> None:

@@ -229,20 +229,17 @@ class History(Walk):
         hour = timedelta(hours=1)
         if self.rng.random() < REFUND_SHARE + (0.03 if record.big else 0.0):
             soon = event.channel == "delivery"  # a missing or spilt item, reported at once
-            at = self._later(hour / 6, 3 * hour) if soon \
-                else self._store_time(self._later(hour / 6, 72 * hour))
+            at = self.later(hour / 6, 3 * hour) if soon \
+                else self._store_time(self.later(hour / 6, 72 * hour))
             self.schedule(at, "refund", record)
         if habits.reviewer and record.points_earned and self.rng.random() < 0.35:
-            self.schedule(self._later(hour, 48 * hour), "product_review", record)
+            self.schedule(self.later(hour, 48 * hour), "product_review", record)
         self._maybe_redeem(record.member_id, chance=0.1, at_counter=event.channel == "store")
         if record.wallet_paid and wallet.balance < LOW_BALANCE and self.rng.random() < 0.7:
             if not habits.online:
                 wallet.top_up_due = True
             elif not wallet.outstanding:
-                self.schedule(self._later(2 * hour, 120 * hour), "top_up", record.member_id)
-
-    def _later(self, low: timedelta, high: timedelta) -> datetime:
-        return self.later(low, high)
+                self.schedule(self.later(2 * hour, 120 * hour), "top_up", record.member_id)
 
     def _refund(self, record: OrderRecord) -> None:
         self.shop.refund(record)
@@ -280,7 +277,7 @@ class History(Walk):
         if row.payment_status == "pending" and row.status != "rejected":
             self._expect_callback(recharge)
         if row.status == "pending_review":
-            self.schedule(self._office_time(self._later(timedelta(minutes=30),
+            self.schedule(self._office_time(self.later(timedelta(minutes=30),
                                                         timedelta(hours=4))), "review", recharge)
         self.report.operations[f"recharge_{row.status}"] += 1
         return recharge
@@ -301,8 +298,8 @@ class History(Walk):
     def _expect_callback(self, recharge: RechargeState) -> None:
         # Most gateways answer in seconds; a few take minutes (the recharge stays pending).
         slow = self.rng.random() < 0.05
-        delay = self._later(timedelta(minutes=5), timedelta(minutes=40)) if slow \
-            else self._later(timedelta(seconds=3), timedelta(seconds=90))
+        delay = self.later(timedelta(minutes=5), timedelta(minutes=40)) if slow \
+            else self.later(timedelta(seconds=3), timedelta(seconds=90))
         self.schedule(delay, "callback", recharge)
 
     def _callback(self, recharge: RechargeState) -> None:
@@ -312,7 +309,7 @@ class History(Walk):
         self._credit(recharge, row)
         self.report.operations["callback_failed" if failed else "callback_confirmed"] += 1
         if failed and not recharge.burst and self.rng.random() < 0.6:
-            self.schedule(self._later(timedelta(minutes=1), timedelta(minutes=8)), "top_up",
+            self.schedule(self.later(timedelta(minutes=1), timedelta(minutes=8)), "top_up",
                           recharge.member_id)  # tries again, with another card
 
     def _review_recharge(self, recharge: RechargeState) -> None:
@@ -332,7 +329,7 @@ class History(Walk):
 
     def _burst(self, event: Planned) -> None:
         for n in range(1, 7):  # one more than the velocity rule allows in 10 minutes
-            self.schedule(self._later(timedelta(seconds=40 * n), timedelta(seconds=70 * n)),
+            self.schedule(self.later(timedelta(seconds=40 * n), timedelta(seconds=70 * n)),
                           "burst_recharge", event)
 
     def _burst_recharge(self, event: Planned) -> None:
@@ -385,7 +382,7 @@ class History(Walk):
             if at_counter:
                 self._redeem(member_id, actor=TILL)
                 return
-            at = self._store_time(self._later(timedelta(hours=1), timedelta(days=10)))
+            at = self._store_time(self.later(timedelta(hours=1), timedelta(days=10)))
             self.schedule(at, "redeem", member_id)
 
     def _wish(self) -> tuple[str, int] | None:
@@ -420,7 +417,7 @@ class History(Walk):
         self.state[member_id].points = available - price * quantity
         self.stock[sku] -= quantity
         if self.stock[sku] == 0:  # sold out for a while, then the warehouse restocks
-            self.schedule(self._office_time(self._later(timedelta(days=7), timedelta(days=21))),
+            self.schedule(self._office_time(self.later(timedelta(days=7), timedelta(days=21))),
                           "restock", sku)
 
     def _adjust(self, event: Planned) -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from memberops.api import idempotent
 from memberops.api.deps import Context, authorize
 from memberops.api.permissions import API_PREFIX
-from memberops.errors import ValidationFailed
+from memberops.api.routes.wallet import _cursor  # one rule for id cursors
 from memberops.orders import queries, service
 from memberops.orders.schemas import (
     OrderCreate,
@@ -30,14 +30,6 @@ MemberId = Annotated[int, Path(gt=0, description="member id")]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 KEYED = {409: {"description": "reference or Idempotency-Key reused with another body"},
          422: {"description": "invalid input or a rule refused it; nothing changed"}}
-
-
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise ValidationFailed("invalid cursor; start again without it", code="invalid_cursor")
-    return int(cursor)
 
 
 def _page(rows: list[Any], limit: int) -> OrderPage:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -31,6 +32,25 @@ def test_last_used_time_is_recorded(client, auth, db) -> None:
     with db.session(readonly=True) as s:
         key = s.execute(select(ApiKey).where(ApiKey.role == "till")).scalar_one()
     assert key.last_used_at is not None
+
+
+def test_last_used_time_is_written_at_most_once_a_minute(client, auth, db, clock) -> None:
+    headers = auth("till")
+
+    def last_used() -> object:
+        with db.session(readonly=True) as s:
+            return s.execute(select(ApiKey.last_used_at).where(ApiKey.role == "till")) \
+                .scalar_one()
+
+    client.get("/api/v1/members", headers=headers)
+    first = last_used()
+    assert first == clock.now()
+    clock.advance(timedelta(seconds=30))
+    client.get("/api/v1/members", headers=headers)
+    assert last_used() == first  # within the minute: no write
+    clock.advance(timedelta(seconds=40))
+    client.get("/api/v1/members", headers=headers)
+    assert last_used() == clock.now()
 
 
 def test_unknown_role_and_revoking_twice(client, auth) -> None:

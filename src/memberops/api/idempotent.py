@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from anyio import to_thread
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
@@ -25,17 +26,16 @@ def _replay(stored: StoredResponse) -> JSONResponse:
 
 async def run(request: Request, ctx: Context, work: Work, *, required: bool) -> JSONResponse:
     """Run `work` in a unit of work once per key; repeats get the first response back."""
-    from starlette.concurrency import run_in_threadpool
-
     key = request.headers.get("idempotency-key")
+    writers = ctx.services.writers()
     if key is None:
         if required:
             raise ValidationFailed("this request moves value: send an Idempotency-Key header",
                                    code="idempotency_key_required")
-        return await run_in_threadpool(_run_plain, ctx, work)
+        return await to_thread.run_sync(_run_plain, ctx, work, limiter=writers)
     validate_key(key)
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
-    return await run_in_threadpool(_run_keyed, ctx, work, key, fingerprint)
+    return await to_thread.run_sync(_run_keyed, ctx, work, key, fingerprint, limiter=writers)
 
 
 def _run_plain(ctx: Context, work: Work) -> JSONResponse:

@@ -30,10 +30,6 @@ class Settings(BaseSettings):
         description="how long a server process trusts a key it has looked up; a revoked key "
                     "stops working within this time (0: look up every request)")
     idempotency_ttl_days: int = Field(default=7, ge=7)
-    idempotency_stale_seconds: int = Field(
-        default=120, ge=5,
-        description="an in-flight idempotency record older than this is taken as abandoned",
-    )
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = Field(default="INFO")
 

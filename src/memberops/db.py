@@ -60,7 +60,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """Every SQLite connection's settings (the benchmarks' raw baselines use them too)."""
     # The driver must not open transactions behind our back: we issue BEGIN ourselves.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -73,6 +74,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # system call (measured: about 10% more payments per second in bench/ledger).
     cursor.execute("PRAGMA mmap_size=268435456")
     cursor.execute("PRAGMA cache_size=-16384")
+    # Checkpoint the WAL every 10,000 pages (about 40 MB) rather than SQLite's 1,000: a
+    # payment dirties about 30 pages, so the default checkpointed every 30 payments, and a
+    # checkpoint writes and syncs the database file. Pages written again and again between
+    # checkpoints (balances, the ends of indexes) are copied once. Measured in bench/ledger:
+    # 913 → 1,233 payments/s and p99 8.8 → 1.3 ms. The file is cut back to 64 MB after a
+    # checkpoint so a burst does not leave a huge WAL behind.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
 
@@ -214,7 +223,7 @@ class Database:
                 dbapi_connection.queue = queue
 
             event.listen(engine, "connect", join_queue)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
         event.listen(engine, "begin", begin)
         return engine
 

@@ -1,15 +1,20 @@
 """Idempotency keys (DESIGN rule 6, API.md conventions).
 
-A request with a key is recorded *in progress* in its own short transaction
-before any work starts; the business transaction then marks it *completed*
-with the response, atomically with its effects. So:
+A keyed request claims its key with the first statement of its business transaction
+and stores its response with the last, so the claim, the effects and the stored answer
+commit together or not at all:
 
 * the same key and body return the first stored response;
 * the same key with another body is refused (``idempotency_key_reused``);
-* a repeat while the first still runs is refused (``request_in_progress``);
-* an attempt that crashed leaves an in-progress row that turns stale and is
-  taken over by the next retry — and because ``complete`` checks the attempt
-  token, only one attempt's effects can ever commit.
+* a repeat while the first still runs is refused (``request_in_progress``) on
+  PostgreSQL, found by a transaction-scoped advisory lock on the key; on SQLite,
+  where writers take turns, the repeat runs after the first and gets its answer;
+* an attempt that crashes or fails leaves nothing behind, so a retry runs afresh;
+* a refusal (4xx) is an answer too: it is stored on its own after the business
+  transaction rolled back, unless another attempt stored an answer first.
+
+One transaction per request, where an earlier design claimed the key in a
+transaction of its own: that was a second commit on every value-moving request.
 """
 
 from __future__ import annotations
@@ -21,7 +26,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, Text, bindparam, delete, insert, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -53,10 +70,16 @@ class IdempotencyRecord(Base):
 
 # Core statements built once: every keyed request claims and completes a record.
 RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
-CLAIM = Prepared(insert(RECORDS).values({
-    name: bindparam(name) for name in ("scope", "key", "request_hash", "attempt", "state",
-                                       "request_id", "created_at", "updated_at",
-                                       "expires_at")}), many=True)
+_CLAIM_COLUMNS = ("scope", "key", "request_hash", "attempt", "state", "request_id",
+                  "created_at", "updated_at", "expires_at")
+CLAIM = Prepared(insert(RECORDS).values({name: bindparam(name) for name in _CLAIM_COLUMNS}))
+# PostgreSQL: the insert happens only if no other transaction holds the key's advisory
+# lock; a second attempt of a running request inserts nothing instead of waiting on the
+# first one's uncommitted row.
+CLAIM_UNLESS_RUNNING = Prepared(insert(RECORDS).from_select(
+    list(_CLAIM_COLUMNS),
+    select(*(bindparam(name, type_=RECORDS.c[name].type) for name in _CLAIM_COLUMNS))
+    .where(func.pg_try_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))))
 COMPLETE = Prepared(
     update(RECORDS)
     .where(RECORDS.c.scope == bindparam("scope"), RECORDS.c.key == bindparam("key"),
@@ -103,97 +126,82 @@ def validate_key(key: str | None) -> str:
     return key
 
 
-class IdempotencyGuard:
-    """Claims, completes and releases idempotency records."""
+class KeyTaken(Exception):
+    """The key already has a record: roll back, then ask `IdempotencyGuard.answer`."""
 
-    def __init__(self, db: Database, clock: Clock, *, ttl_days: int = 7,
-                 stale_after_seconds: int = 120) -> None:
+
+class IdempotencyGuard:
+    """Claims keys inside business transactions, and answers repeats."""
+
+    def __init__(self, db: Database, clock: Clock, *, ttl_days: int = 7) -> None:
         self.db = db
         self.clock = clock
         self.ttl = timedelta(days=ttl_days)
-        self.stale_after = timedelta(seconds=stale_after_seconds)
 
-    def claim(self, scope: str, key: str, request_hash: str,
-              request_id: str | None = None) -> Claim | StoredResponse:
-        """Claim the key for a new attempt, or return the first response if it completed."""
-        now = self.clock.now()
-        attempt = secrets.token_hex(16)
-        with self.db.session() as session:
-            try:
-                CLAIM.executemany(session, [{
-                    "scope": scope, "key": key, "request_hash": request_hash,
-                    "attempt": attempt, "state": IN_PROGRESS, "request_id": request_id,
-                    "created_at": now, "updated_at": now, "expires_at": now + self.ttl}])
-                session.commit()
-                return Claim(scope, key, attempt)
-            except IntegrityError:
-                session.rollback()
-        return self._resolve_existing(scope, key, request_hash, attempt, request_id)
-
-    def _resolve_existing(self, scope: str, key: str, request_hash: str, attempt: str,
-                          request_id: str | None) -> Claim | StoredResponse:
-        now = self.clock.now()
-        with self.db.session() as session:
-            record = session.get(IdempotencyRecord, (scope, key))
-            if record is None:  # expired and purged between our insert and read: retry once
-                session.rollback()
-                return self.claim(scope, key, request_hash, request_id)
-            if record.expires_at <= now:
-                return self._take_over(session, record, request_hash, attempt, request_id,
-                                       any_state=True)
-            if record.request_hash != request_hash:
-                raise IdempotencyMismatch(
-                    "this Idempotency-Key was already used with a different request")
-            if record.state == COMPLETED:
-                assert record.response_status is not None
-                return StoredResponse(record.response_status, record.response_body)
-            if record.updated_at > now - self.stale_after:
+    def claim(self, session: Session, scope: str, key: str, request_hash: str,
+              request_id: str | None = None) -> Claim:
+        """Claim the key as the first write of the caller's transaction. Raises KeyTaken
+        if it has a record (the caller rolls back and asks `answer`), RequestInProgress if
+        another transaction is running it now (PostgreSQL)."""
+        now, attempt = self.clock.now(), secrets.token_hex(16)
+        row = {"scope": scope, "key": key, "request_hash": request_hash,
+               "attempt": attempt, "state": IN_PROGRESS,
+               "request_id": request_id, "created_at": now, "updated_at": now,
+               "expires_at": now + self.ttl}
+        try:
+            if self.db.is_sqlite:
+                CLAIM.execute(session, row)
+            elif CLAIM_UNLESS_RUNNING.rowcount(
+                    session, {**row, "lock_id": _lock_id(scope, key)}) == 0:
                 raise RequestInProgress(
-                    "a request with this Idempotency-Key is still being processed; retry later")
-            return self._take_over(session, record, request_hash, attempt, request_id,
-                                   any_state=False)
-
-    def _take_over(self, session: Session, record: IdempotencyRecord, request_hash: str,
-                   attempt: str, request_id: str | None, *, any_state: bool) -> Claim:
-        # Conditional on the attempt we saw, so two retries cannot both take over.
-        now = self.clock.now()
-        stmt = (
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.scope == record.scope, IdempotencyRecord.key == record.key,
-                   IdempotencyRecord.attempt == record.attempt)
-            .values(attempt=attempt, state=IN_PROGRESS, request_hash=request_hash,
-                    response_status=None, response_body=None, request_id=request_id,
-                    created_at=now, updated_at=now, expires_at=now + self.ttl)
-        )
-        if not any_state:
-            stmt = stmt.where(IdempotencyRecord.state == IN_PROGRESS)
-        result = session.execute(stmt)
-        session.commit()
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise RequestInProgress("another retry of this request took it over; retry later")
-        return Claim(record.scope, record.key, attempt)
+                    "a request with this Idempotency-Key is still being processed; "
+                    "retry later")
+        except IntegrityError as exc:
+            raise KeyTaken(key) from exc
+        return Claim(scope, key, attempt)
 
     def complete(self, session: Session, claim: Claim, status: int, body: Any) -> None:
-        """Store the response inside the business transaction; refuses if our claim was lost."""
+        """Store the response as the last write of the business transaction."""
         changed = COMPLETE.rowcount(session, {
             "scope": claim.scope, "key": claim.key, "attempt": claim.attempt,
             "status": status, "body": body, "now": self.clock.now()})
-        if changed != 1:
+        if changed != 1:  # only if someone deleted our uncommitted claim: cannot happen
             raise RequestInProgress("this attempt lost its idempotency claim; retry the request")
 
-    def complete_alone(self, claim: Claim, status: int, body: Any) -> None:
-        """Store a refusal (4xx) after the business transaction rolled back."""
+    def answer(self, scope: str, key: str, request_hash: str) -> StoredResponse | None:
+        """What a repeat gets: the stored response, or IdempotencyMismatch for another
+        body; None if the record had expired (it is deleted: run the request afresh)."""
+        now = self.clock.now()
         with self.db.session() as session:
-            self.complete(session, claim, status, body)
-            session.commit()
+            record = session.get(IdempotencyRecord, (scope, key))
+            if record is None:
+                return None
+            if record.expires_at <= now or record.state != COMPLETED:
+                # Expired; or a claim an older version left behind when it crashed.
+                session.execute(delete(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key,
+                    IdempotencyRecord.attempt == record.attempt))
+                session.commit()
+                return None
+            if record.request_hash != request_hash:
+                raise IdempotencyMismatch(
+                    "this Idempotency-Key was already used with a different request")
+            assert record.response_status is not None
+            return StoredResponse(record.response_status, record.response_body)
 
-    def release(self, claim: Claim) -> None:
-        """Forget an attempt that failed unexpectedly (5xx), so a retry may run it afresh."""
+    def store_refusal(self, scope: str, key: str, request_hash: str, status: int,
+                      body: Any, request_id: str | None = None) -> StoredResponse | None:
+        """Store a 4xx after the business transaction rolled back. If another attempt
+        stored an answer meanwhile, that one is returned: one key, one answer."""
         with self.db.session() as session:
-            session.execute(delete(IdempotencyRecord).where(
-                IdempotencyRecord.scope == claim.scope, IdempotencyRecord.key == claim.key,
-                IdempotencyRecord.attempt == claim.attempt))
-            session.commit()
+            try:
+                claim = self.claim(session, scope, key, request_hash, request_id)
+                self.complete(session, claim, status, body)
+                session.commit()
+                return None
+            except (KeyTaken, RequestInProgress):
+                session.rollback()
+        return self.answer(scope, key, request_hash)
 
     def purge_expired(self) -> int:
         """Delete records past their retention; returns how many."""
@@ -206,3 +214,10 @@ class IdempotencyGuard:
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.db.session(readonly=True) as session:
             return session.get(IdempotencyRecord, (scope, key))
+
+
+def _lock_id(scope: str, key: str) -> int:
+    """A signed 64-bit advisory lock number for a key (a collision only makes two keys
+    wait for each other)."""
+    digest = hashlib.sha256(f"{scope}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

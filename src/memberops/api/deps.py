@@ -82,8 +82,7 @@ class Services:
 
 
 def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
-    guard = IdempotencyGuard(db, clock, ttl_days=settings.idempotency_ttl_days,
-                             stale_after_seconds=settings.idempotency_stale_seconds)
+    guard = IdempotencyGuard(db, clock, ttl_days=settings.idempotency_ttl_days)
     # A sliding-window counter costs the same at any limit; a moving window keeps every
     # hit's time and grew slow at high limits.
     return Services(settings, db, clock, guard,

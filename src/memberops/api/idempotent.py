@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from memberops.api.deps import Context
 from memberops.api.errors import domain_problem_body
 from memberops.errors import DomainError, RequestInProgress, ValidationFailed
-from memberops.idempotency import StoredResponse, request_fingerprint, validate_key
+from memberops.idempotency import KeyTaken, StoredResponse, request_fingerprint, validate_key
 from memberops.uow import UnitOfWork
 
 Work = Callable[[UnitOfWork], tuple[int, Any]]
@@ -47,20 +47,24 @@ def _run_plain(ctx: Context, work: Work) -> JSONResponse:
 def _run_keyed(ctx: Context, work: Work, key: str, fingerprint: str) -> JSONResponse:
     guard = ctx.services.guard
     scope = f"{ctx.actor.kind}:{ctx.actor.id}"
-    claim = guard.claim(scope, key, fingerprint, ctx.request_id)
-    if isinstance(claim, StoredResponse):
-        return _replay(claim)
-    try:
-        with ctx.uow() as uow:
-            status, body = work(uow)
-            guard.complete(uow.session, claim, status, body)
-    except RequestInProgress:
-        raise
-    except DomainError as exc:
-        # A refusal is an answer too: a retry with this key gets the same one.
-        guard.complete_alone(claim, exc.status, domain_problem_body(exc))
-        raise
-    except BaseException:
-        guard.release(claim)
-        raise
-    return JSONResponse(body, status_code=status)
+    for _ in range(3):  # a claim that met an expired record runs again once it is gone
+        try:
+            with ctx.uow() as uow:
+                claim = guard.claim(uow.session, scope, key, fingerprint, ctx.request_id)
+                status, body = work(uow)
+                guard.complete(uow.session, claim, status, body)
+            return JSONResponse(body, status_code=status)
+        except KeyTaken:
+            stored = guard.answer(scope, key, fingerprint)
+            if stored is not None:
+                return _replay(stored)
+        except RequestInProgress:
+            raise
+        except DomainError as exc:
+            # A refusal is an answer too: a retry with this key gets the same one.
+            stored = guard.store_refusal(scope, key, fingerprint, exc.status,
+                                         domain_problem_body(exc), ctx.request_id)
+            if stored is not None:
+                return _replay(stored)
+            raise
+    raise RequestInProgress("this Idempotency-Key's record keeps changing; retry later")

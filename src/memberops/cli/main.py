@@ -6,6 +6,7 @@ import typer
 
 from memberops.cli import (
     access,
+    analytics,
     audit,
     coupons,
     db,
@@ -41,6 +42,7 @@ app.add_typer(plus.app, name="plus")
 app.add_typer(wallet.app, name="wallet")
 app.add_typer(tiers.app, name="tiers")
 app.add_typer(orders.app, name="orders")
+app.add_typer(analytics.app, name="analytics")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 

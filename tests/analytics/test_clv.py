@@ -216,6 +216,7 @@ def test_the_annual_rate_compounds_per_period() -> None:
     ([1], [3.0], [2.0], "between 0 and T"),
     ([0], [1.0], [2.0], "recency must be 0"),
     ([1], [float("nan")], [2.0], "finite"),
+    (["one"], [1.0], [2.0], "must be a number"),
 ])
 def test_bad_summaries_are_refused(frequency: list[float], recency: list[float],
                                    T: list[float], says: str) -> None:

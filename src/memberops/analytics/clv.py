@@ -61,7 +61,10 @@ def _bad(detail: str, code: str = "validation_error") -> ValidationFailed:
 
 
 def _as_float(name: str, values: ArrayLike) -> FloatArray:
-    arr = np.asarray(values, dtype=np.float64).ravel()
+    try:
+        arr = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise _bad(f"{name}: every value must be a number") from None
     if not np.isfinite(arr).all():
         raise _bad(f"{name}: every value must be a finite number")
     return arr
@@ -104,6 +107,9 @@ def _maximise(objective: Objective, start: FloatArray, model: str) -> FloatArray
     found = minimize(objective, np.log(start), jac=True, method="L-BFGS-B",
                      bounds=[(-_LOG_BOUND, _LOG_BOUND)] * start.size,
                      options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9})
+    # `found.success` is not required: at the optimum L-BFGS-B often ends with "abnormal
+    # termination in line search", having no step left that lowers the objective by
+    # ftol. A fit that ran off towards 0 or infinity is what must not pass as a result.
     theta = np.asarray(found.x, dtype=np.float64)
     at_edge = np.abs(theta) >= _LOG_BOUND - 1e-6
     if not np.isfinite(found.fun) or at_edge.any():

@@ -82,6 +82,95 @@ def sqlite_tpcb(path: Path, seconds: float, accounts: int = 100_000) -> dict[str
     return summary(latencies, seconds)
 
 
+_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+
+
+def _parameterised(sql: str) -> tuple[str, list[object]]:
+    """SQL with its literals taken out as parameters, so that replaying it reuses
+    sqlite3's prepared statements as the application does."""
+    params: list[object] = []
+
+    def take(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text.startswith("'"):
+            params.append(text[1:-1].replace("''", "'"))
+        else:
+            params.append(float(text) if "." in text else int(text))
+        return "?"
+
+    return _LITERAL.sub(take, sql), params
+
+
+def record_transactions(engine: Any, work: Callable[[], None]) -> list[list[str]]:
+    """Every write transaction `work` runs on a SQLite engine, as the statements SQLite
+    executed (from its trace, with their values)."""
+    from sqlalchemy import event
+
+    executed: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(executed.append)
+
+    engine.dispose()
+    event.listen(engine, "connect", trace)
+    try:
+        work()
+    finally:
+        engine.dispose()
+        event.remove(engine, "connect", trace)
+    transactions: list[list[str]] = []
+    current: list[str] | None = None
+    for sql in executed:
+        if sql.startswith("BEGIN IMMEDIATE"):
+            current = []
+        elif sql.startswith("COMMIT") and current is not None:
+            transactions.append([_parameterised(q)[0] + "\x00" + json.dumps(
+                _parameterised(q)[1]) for q in current])
+            current = None
+        elif current is not None:
+            current.append(sql)
+    return transactions
+
+
+def same_statements_raw(db: Any, work: Callable[[], None]) -> dict[str, float]:
+    """The ceiling for `work` on SQLite: record the write transactions it runs, then
+    replay them on a copy of the database taken before, by raw sqlite3."""
+    import shutil
+
+    db.dispose()
+    path = Path(make_url(db.url).database)
+    copy = path.with_name(path.stem + "-replay.db")
+    for suffix in ("", "-wal"):
+        copy_part = Path(f"{copy}{suffix}")
+        copy_part.unlink(missing_ok=True)
+        if Path(f"{path}{suffix}").exists():
+            shutil.copy(f"{path}{suffix}", copy_part)
+    return replay_transactions(copy, record_transactions(db.engine, work))
+
+
+def replay_transactions(path: Path, transactions: list[list[str]]) -> dict[str, float]:
+    """The recorded transactions again, on a copy of the database as it was before they
+    ran, by raw sqlite3 with the same pragmas: the same reads and writes with no
+    application code in between — the most the application could reach."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    sqlite_pragmas(conn)
+    prepared = [[(sql, tuple(json.loads(params))) for sql, _, params in
+                 (q.partition("\x00") for q in tx)] for tx in transactions]
+    latencies: list[float] = []
+    began = time.perf_counter()
+    for tx in prepared:
+        started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        for sql, params in tx:
+            conn.execute(sql, params).fetchall()
+        conn.execute("COMMIT")
+        latencies.append(time.perf_counter() - started)
+    conn.close()
+    statements = sum(len(tx) for tx in prepared) / max(1, len(prepared))
+    return {**summary(latencies, time.perf_counter() - began),
+            "statements_per_transaction": round(statements, 1)}
+
+
 def pgbench(url: str, seconds: int, clients: int) -> dict[str, float]:
     """pgbench -c clients on a database of its own on the same server."""
     parsed = make_url(url)
@@ -198,14 +287,24 @@ class _Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, headers: dict[str, str], body: object) -> tuple[int, bytes]:
-        if self.reader is None or self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         data = json.dumps(body).encode()
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n{head}\r\n".encode() + data)
-        status = int((await self.reader.readline()).split()[1])
+        request = (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+                   f"{head}\r\n").encode() + data
+        for attempt in (1, 2):
+            if self.reader is None or self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.writer.write(request)
+            status_line = await self.reader.readline()
+            if status_line:
+                break
+            # The server closed a connection that sat idle past its keep-alive time; the
+            # request carries its Idempotency-Key, so sending it again is safe.
+            self.close()
+            self.reader = self.writer = None
+            assert attempt == 1, "the server closed a fresh connection"
+        status = int(status_line.split()[1])
         length = None
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
@@ -274,6 +373,31 @@ def open_loop(base: str, make: Callable[[int], Request], seconds: float, rate: i
         return latencies
 
     return asyncio.run(run())
+
+
+def http_load(url: str, workers: int, log_name: str, make: Callable[[int], Request],
+              seconds: float, rate: int) -> dict[str, Any]:
+    """A server on `url`, then one caller, then 16 callers, then `rate` requests/s on a
+    schedule; `make(n)` builds request n, and n counts up through all three runs."""
+    with server(url, workers, log_name) as base:
+        one = closed_loop(base, make, seconds)
+        many = closed_loop(base, make, seconds, start=len(one), connections=16)
+        opened = open_loop(base, make, seconds, rate, start=len(one) + len(many))
+    return {"server_processes": workers, "closed_loop": summary(one, seconds),
+            "closed_loop_16": summary(many, seconds),
+            "open_loop": {"rate": rate, **summary(opened, seconds)}}
+
+
+def http_lines(title: str, http: dict[str, Any]) -> list[str]:
+    """The Markdown lines for an http_load result."""
+    one, many, opened = http["closed_loop"], http["closed_loop_16"], http["open_loop"]
+    return [f"## {title} (SQLite, {http['server_processes']} server processes)", "",
+            f"- one caller at a time: **{one['tps']} req/s**, p50 {one['p50_ms']} ms, "
+            f"p99 {one['p99_ms']} ms",
+            f"- 16 callers at a time (what it can serve): **{many['tps']} req/s**, "
+            f"p50 {many['p50_ms']} ms, p99 {many['p99_ms']} ms",
+            f"- {opened['rate']} requests/s on a schedule: p50 {opened['p50_ms']} ms, "
+            f"**p99 {opened['p99_ms']} ms** (target p99 ≤ 100 ms)", ""]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,127 @@
+"""The live store as columnar frames: tables read straight into Polars over Arrow.
+
+Analytics read the operational database itself (SQLite or PostgreSQL), with no export
+step: each table is fetched by its ADBC driver as Arrow record batches and handed to
+Polars without a Python object per value. Types come from the SQLAlchemy model, not from
+the driver's guess: SQLite's ADBC driver infers a column's type from its first rows and
+fails when a column that starts with NULLs holds text later, so on SQLite nullable
+columns are read through COALESCE with a sentinel and turned back into nulls here.
+
+Instants are UTC `Datetime("us", "UTC")`; calendar dates `Date`; money integer fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Table, Text, make_url
+
+from memberops import models_registry
+from memberops.db import Base, UTCDateTime
+from memberops.errors import ValidationFailed
+
+_NULL_INT = -(2**62)  # a sentinel no id, amount or count reaches
+_NULL_TEXT = "\u2400null\u2400"  # ␀null␀: not a value any column holds
+
+
+def _polars_type(column: Any) -> pl.DataType:
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return pl.Datetime("us", "UTC")
+    if isinstance(kind, Date):
+        return pl.Date()
+    if isinstance(kind, Boolean):
+        return pl.Boolean()
+    if isinstance(kind, Integer | BigInteger):
+        return pl.Int64()
+    if isinstance(kind, String | Text):
+        return pl.String()
+    raise ValidationFailed(f"column {column.name!r} of type {kind} cannot be read as a frame")
+
+
+def _table(name: str) -> Table:
+    models_registry.load_all()
+    table = Base.metadata.tables.get(name)
+    if table is None:
+        raise ValidationFailed(f"unknown table {name!r}")
+    return table
+
+
+@contextmanager
+def connect(database_url: str) -> Iterator[Any]:
+    """An ADBC connection to the store behind a memberops database URL."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+        if not url.database or url.database == ":memory:":
+            raise ValidationFailed("analytics need a database file, not an in-memory one")
+        with sqlite_adbc.connect(url.database) as conn:
+            yield conn
+    elif url.get_backend_name() == "postgresql":
+        import adbc_driver_postgresql.dbapi as pg_adbc
+
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with pg_adbc.connect(plain) as conn:
+            yield conn
+    else:
+        raise ValidationFailed(f"analytics cannot read a {url.get_backend_name()} database")
+
+
+def read_table(conn: Any, name: str, columns: Iterable[str], *, sqlite: bool,
+               where: str | None = None) -> pl.DataFrame:
+    """`columns` of table `name` as a typed frame. `where` is trusted SQL (no user input)."""
+    table = _table(name)
+    wanted = [table.c[c] for c in columns]
+    selected = []
+    for column in wanted:
+        kind = _polars_type(column)
+        if sqlite and column.nullable:
+            sentinel = f"'{_NULL_TEXT}'" if kind in (pl.String(), pl.Date()) or \
+                isinstance(kind, pl.Datetime) else str(_NULL_INT)
+            selected.append(f"COALESCE({column.name}, {sentinel}) AS {column.name}")
+        else:
+            selected.append(column.name)
+    sql = f"SELECT {', '.join(selected)} FROM {name}" + (f" WHERE {where}" if where else "")
+    with conn.cursor() as cursor:
+        cursor.execute(sql)
+        frame = pl.from_arrow(cursor.fetch_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select(_typed(frame, column, sqlite) for column in wanted)
+
+
+def _typed(frame: pl.DataFrame, column: Any, sqlite: bool) -> pl.Expr:
+    kind = _polars_type(column)
+    expr = pl.col(column.name)
+    raw = frame.schema[column.name]
+    if sqlite and column.nullable:
+        null = _NULL_INT if raw.is_integer() else _NULL_TEXT
+        expr = pl.when(expr == null).then(None).otherwise(expr)
+    if isinstance(kind, pl.Datetime) and raw == pl.String():
+        # SQLite keeps UTC instants as naive ISO text (memberops.db.UTCDateTime)
+        expr = expr.str.to_datetime(time_unit="us", time_zone="UTC", strict=True)
+    elif isinstance(kind, pl.Datetime):
+        expr = expr.cast(pl.Datetime("us", "UTC"))
+    elif kind == pl.Date() and raw == pl.String():
+        expr = expr.str.to_date("%Y-%m-%d")
+    elif kind == pl.Boolean() and raw != pl.Boolean():
+        expr = expr.cast(pl.Int64).cast(pl.Boolean)
+    else:
+        expr = expr.cast(kind)
+    return expr.alias(column.name)
+
+
+def load(database_url: str, tables: dict[str, Iterable[str]]) -> dict[str, pl.DataFrame]:
+    """Several tables at once over one connection: {name: frame}."""
+    sqlite = make_url(database_url).get_backend_name() == "sqlite"
+    with connect(database_url) as conn:
+        return {name: read_table(conn, name, columns, sqlite=sqlite)
+                for name, columns in tables.items()}
+
+
+def local_date(instant: pl.Expr, time_zone: str) -> pl.Expr:
+    """The calendar date of a UTC instant in the programme's time zone."""
+    return instant.dt.convert_time_zone(time_zone).dt.date()

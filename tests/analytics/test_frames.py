@@ -1,0 +1,59 @@
+"""Reading the live store into typed frames, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+from sqlalchemy import insert
+
+from memberops.analytics import frames
+from memberops.errors import ValidationFailed
+from memberops.members.models import Member
+
+JOINED = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)  # 00:30 on 2 March in Shanghai
+
+
+def _add_members(db, rows: list[dict]) -> None:
+    with db.session() as session:
+        session.execute(insert(Member), [
+            {"phone": f"+86138{i:08d}", "gender": "unknown", "channel": "store",
+             "tier": "regular", "status": "active", "joined_at": JOINED,
+             "created_at": JOINED, "updated_at": JOINED, **row}
+            for i, row in enumerate(rows)])
+        session.commit()
+
+
+def test_columns_come_back_with_the_model_types_and_nulls(db, database_url) -> None:
+    # given 1,500 members without a birthday or city, then one with both (SQLite's
+    # driver guesses a column's type from its first rows: this is the case that broke it)
+    _add_members(db, [{} for _ in range(1_500)]
+                 + [{"birthday": date(1990, 5, 17), "city": "杭州", "referrer_id": 1}])
+    # when
+    members = frames.load(database_url, {
+        "members": ["id", "joined_at", "birthday", "city", "referrer_id"]})["members"]
+    # then
+    assert members.schema == pl.Schema({
+        "id": pl.Int64(), "joined_at": pl.Datetime("us", "UTC"), "birthday": pl.Date(),
+        "city": pl.String(), "referrer_id": pl.Int64()})
+    assert members.height == 1_501
+    last = members.sort("id").row(-1, named=True)
+    assert last["birthday"] == date(1990, 5, 17) and last["city"] == "杭州"
+    assert last["referrer_id"] == 1 and last["joined_at"] == JOINED
+    assert members["birthday"].null_count() == 1_500
+    assert members["city"].null_count() == 1_500
+
+
+def test_local_dates_follow_the_programme_time_zone(db, database_url) -> None:
+    _add_members(db, [{}])
+    members = frames.load(database_url, {"members": ["joined_at"]})["members"]
+    local = members.select(frames.local_date(pl.col("joined_at"), "Asia/Shanghai"))
+    assert local.item() == date(2026, 3, 2)
+
+
+def test_unknown_tables_and_databases_are_refused(database_url) -> None:
+    with pytest.raises(ValidationFailed, match="unknown table"):
+        frames.load(database_url, {"no_such_table": ["id"]})
+    with pytest.raises(ValidationFailed, match="in-memory"):
+        frames.load("sqlite://", {"members": ["id"]})

@@ -12,7 +12,7 @@ import getpass
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.orm import Session
@@ -75,6 +75,11 @@ class UnitOfWork:
         self.readonly = readonly
         self._events: list[tuple[Event, datetime]] = []
         self._session: Session | None = None
+        # Members this transaction has locked and found active, by id (members.service):
+        # an order's steps (coupons, points, wallet, earning) each need the member locked,
+        # and a second SELECT … FOR UPDATE of a row we hold is a round trip for nothing.
+        # Whatever changes a member row in this transaction forgets its entry.
+        self.locked_members: dict[int, Any] = {}
 
     @property
     def session(self) -> Session:
@@ -85,6 +90,7 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         self._session = self.db.session(readonly=self.readonly)
         self._events = []
+        self.locked_members = {}
         return self
 
     def __exit__(
@@ -103,6 +109,7 @@ class UnitOfWork:
         finally:
             self.session.close()
             self._session = None
+            self.locked_members = {}
 
     def emit(self, event: Event) -> None:
         """Queue an event; it reaches the outbox only if the transaction commits."""

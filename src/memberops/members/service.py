@@ -52,14 +52,26 @@ class LockedMember(NamedTuple):
 
 def lock_active_id(uow: UnitOfWork, member_id: int) -> LockedMember:
     """`lock_active` for the hot paths (payments, recharges, orders) that need the lock,
-    the check and a few fields but not the profile: one prepared statement, no ORM object."""
+    the check and a few fields but not the profile: one prepared statement, no ORM object.
+    Once per member and transaction: later calls get the same answer from the unit of
+    work (the row stays locked until commit; writers of the row call `forget_lock`)."""
+    cached = uow.locked_members.get(member_id)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     row = LOCK_STATUS.first(uow.session, {"member_id": member_id})
     status, reason, referrer_id, tier, birthday = row or (None, None, None, "", None)
     _require_active(member_id, status, reason)
     # The driver gives SQLite's date as ISO text, PostgreSQL's as a date.
     if isinstance(birthday, str):
         birthday = date.fromisoformat(birthday)
-    return LockedMember(member_id, referrer_id, tier, birthday)
+    locked = LockedMember(member_id, referrer_id, tier, birthday)
+    uow.locked_members[member_id] = locked
+    return locked
+
+
+def forget_lock(uow: UnitOfWork, member_id: int) -> None:
+    """The member row changed in this transaction: the next lock_active_id reads it again."""
+    uow.locked_members.pop(member_id, None)
 
 
 def lock_active(uow: UnitOfWork, member_id: int) -> Member:
@@ -185,6 +197,7 @@ def update_member(uow: UnitOfWork, member_id: int, data: MemberUpdate) -> Member
     for name, value in values.items():
         setattr(member, name, value)
     member.updated_at = uow.clock.now()
+    forget_lock(uow, member.id)
     _flush_unique(uow, member.phone)
     audit.record(uow, action="member.updated", target_type="member", target_id=member.id,
                  changes=changes)
@@ -274,6 +287,7 @@ def change_status(uow: UnitOfWork, member_id: int, status: str, reason: str) -> 
     now = uow.clock.now()
     member.status, member.status_reason, member.status_changed_at = status, reason, now
     member.updated_at = now
+    forget_lock(uow, member.id)
     audit.record(uow, action="member.status_changed", target_type="member",
                  target_id=member.id, reason=reason,
                  changes={"status": {"before": before, "after": status}})

@@ -18,6 +18,7 @@ from memberops.audit import service as audit
 from memberops.clock import as_utc
 from memberops.errors import NotFound, RuleViolated, field_error
 from memberops.ledger.rules import MAX_AMOUNT
+from memberops.members import service as members_service
 from memberops.members.models import Member
 from memberops.prepared import Prepared
 from memberops.programme.schemas import TierLadder
@@ -130,6 +131,7 @@ def write_history(uow: UnitOfWork, member_id: int, change: Change,
     """Record a history entry, set members.tier when it moved, audit and emit."""
     if change.after != change.before:
         uow.session.execute(SET_TIER, {"member_id": member_id, "tier": change.after})
+        members_service.forget_lock(uow, member_id)
     row = TierChange(member_id=member_id, from_tier=change.before, to_tier=change.after,
                      reason=change.reason, note=change.note,
                      details=audit_plain(change.details or {}),

@@ -12,7 +12,7 @@ Instants are UTC `Datetime("us", "UTC")`; calendar dates `Date`; money integer f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -114,12 +114,36 @@ def _typed(frame: pl.DataFrame, column: Any, sqlite: bool) -> pl.Expr:
     return expr.alias(column.name)
 
 
-def load(database_url: str, tables: dict[str, Iterable[str]]) -> dict[str, pl.DataFrame]:
+def load(database_url: str, tables: Mapping[str, Iterable[str]]) -> dict[str, pl.DataFrame]:
     """Several tables at once over one connection: {name: frame}."""
     sqlite = make_url(database_url).get_backend_name() == "sqlite"
     with connect(database_url) as conn:
         return {name: read_table(conn, name, columns, sqlite=sqlite)
                 for name, columns in tables.items()}
+
+
+def schema(name: str, columns: Iterable[str]) -> pl.Schema:
+    """The schema `read_table` gives these columns: for frames built in memory (tests,
+    benchmarks) to match the ones read from the store."""
+    table = _table(name)
+    return pl.Schema({column: _polars_type(table.c[column]) for column in columns})
+
+
+# What the KPIs read (memberops.analytics.kpis, docs/metrics.md), table by table.
+KPI_TABLES: dict[str, list[str]] = {
+    "members": ["id", "joined_at", "channel", "province", "city", "status",
+                "status_changed_at"],
+    "orders": ["member_id", "store", "status", "subtotal", "points_value", "wallet_paid",
+               "external_paid", "refunded", "created_at"],
+    "recharges": ["member_id", "amount", "bonus", "status", "settled_at"],
+    "points_bonus_claims": ["member_id", "created_at"],
+    "gift_redemptions": ["member_id", "created_at"],
+    "coupons": ["member_id", "status", "issued_at", "used_at", "discount"],
+    "plus_periods": ["member_id", "starts_at", "ends_at", "refund_status"],
+    "tier_changes": ["id", "member_id", "to_tier", "at"],
+    "ledger_entries": ["id", "created_at"],
+    "ledger_postings": ["entry_id", "source", "destination", "asset", "amount"],
+}
 
 
 def local_date(instant: pl.Expr, time_zone: str) -> pl.Expr:

@@ -281,6 +281,33 @@ class Plans(Rules):
         return self
 
 
+# --- marketing spend (for CAC) ---------------------------------------------------------
+
+class ChannelSpend(Rules):
+    """What was spent in one calendar month on acquiring members through one channel."""
+
+    channel: str = Field(min_length=1, max_length=20, description="a join channel "
+                         "(members.channel: store, mini_program, app, …)")
+    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    amount: int = Field(ge=0, le=10**13, description="fen")
+
+
+class MarketingSpend(Rules):
+    """Acquisition spend by join channel and month, entered by operators; CAC divides it
+    by the new members of that channel (docs/metrics.md "CAC"). Empty until entered."""
+
+    spend: list[ChannelSpend] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> MarketingSpend:
+        seen: set[tuple[str, str]] = set()
+        for row in self.spend:
+            if (row.channel, row.month) in seen:
+                raise ValueError(f"spend for {row.channel} in {row.month} is given twice")
+            seen.add((row.channel, row.month))
+        return self
+
+
 KINDS: dict[str, type[Rules]] = {
     "earning_rules": EarningRules,
     "recharge_scheme": RechargeScheme,
@@ -288,4 +315,5 @@ KINDS: dict[str, type[Rules]] = {
     "risk_rules": RiskRules,
     "tiers": TierLadder,
     "plans": Plans,
+    "marketing_spend": MarketingSpend,
 }

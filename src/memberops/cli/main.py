@@ -18,6 +18,7 @@ from memberops.cli import (
     plus,
     points,
     programme,
+    report,
     serve,
     tiers,
     wallet,
@@ -43,6 +44,7 @@ app.add_typer(wallet.app, name="wallet")
 app.add_typer(tiers.app, name="tiers")
 app.add_typer(orders.app, name="orders")
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(report.app, name="report")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 

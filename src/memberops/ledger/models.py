@@ -33,15 +33,15 @@ class LedgerEntry(Base):
     # Retrying the same movement returns this entry instead of applying it twice.
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     input_hash: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(60), index=True)
-    reference: Mapped[str | None] = mapped_column(String(120), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    reference: Mapped[str | None] = mapped_column(String(120))
     reason: Mapped[str | None] = mapped_column(String(500))
     # Unique: an entry can be reversed once, and a reversal is itself never reversed.
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"),
                                                     unique=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     actor: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     postings: Mapped[list[LedgerPosting]] = relationship(
         back_populates="entry", lazy="selectin", order_by="LedgerPosting.id")

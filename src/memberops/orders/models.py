@@ -56,7 +56,7 @@ class Order(Base):
     refunded_wallet: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_external: Mapped[int] = mapped_column(BigInteger, default=0)
     clawed_points: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[OrderLine]] = relationship(
         order_by="OrderLine.line_no", lazy="selectin", back_populates="order")
@@ -86,7 +86,7 @@ class OrderLine(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
-    sku: Mapped[str] = mapped_column(String(60), index=True)
+    sku: Mapped[str] = mapped_column(String(60))
     category: Mapped[str] = mapped_column(String(60))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(BigInteger)

@@ -55,7 +55,7 @@ class PointsUse(Base):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("points_lots.id"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
     points: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20))  # redeem|deduction|expiry|clawback|adjustment

@@ -71,14 +71,14 @@ class WalletPayment(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     payment_ref: Mapped[str] = mapped_column(String(120), unique=True)
-    reference: Mapped[str | None] = mapped_column(String(120), index=True)  # e.g. order_ref
+    reference: Mapped[str | None] = mapped_column(String(120))  # e.g. order_ref
     amount: Mapped[int] = mapped_column(BigInteger)
     principal_part: Mapped[int] = mapped_column(BigInteger)
     bonus_part: Mapped[int] = mapped_column(BigInteger)
     cashback: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("amount > 0 AND amount = principal_part + bonus_part",

@@ -60,6 +60,7 @@ def test_role_table_says_what_the_issue_says() -> None:
     assert [r for r, p in ROLE_PERMISSIONS.items() if Permission.AUDIT_READ in p] == [Role.ADMIN]
     assert [r for r, p in ROLE_PERMISSIONS.items() if Permission.TIERS_FLOOR in p] == [Role.ADMIN]
     assert Permission.TIERS_SIMULATE in analyst and Permission.TIERS_SIMULATE not in till
+    assert Permission.REPORTS_READ in analyst and Permission.REPORTS_READ not in till
 
 
 def test_revoked_key_is_refused_at_once(client, auth) -> None:

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     PAYMENT_CALLBACK = "payment.callback"  # the payment gateway confirms or fails a payment
     RISK_REVIEW = "risk.review"            # the review queue for held recharges
     LEDGER_READ = "ledger.read"            # liabilities, verification
+    REPORTS_READ = "reports.read"          # the KPI report (members, sales, value, CAC)
     COUPONS_READ = "coupons.read"          # templates, a member's coupons, a coupon by code
     COUPONS_MANAGE = "coupons.manage"      # create, edit, pause and resume coupon templates
     COUPONS_ISSUE = "coupons.issue"        # issue coupons to a member or a list
@@ -65,12 +66,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.WALLET_REFUND, Permission.PLUS_CANCEL,
         Permission.TIERS_SIMULATE,  # they change the ladder: they try it first
         Permission.ORDERS_READ, Permission.ORDERS_REFUND,
+        Permission.REPORTS_READ,  # the dashboard's KPIs
     }),
     # Analysts read and export for analysis; they change nothing.
     Role.ANALYST: frozenset({
         Permission.MEMBERS_READ, Permission.MEMBERS_EXPORT, Permission.CONFIG_READ,
         Permission.POINTS_READ, Permission.WALLET_READ, Permission.LEDGER_READ,
         Permission.COUPONS_READ, Permission.TIERS_SIMULATE, Permission.ORDERS_READ,
+        Permission.REPORTS_READ,
     }),
     # Finance reviews held recharges, refunds and cash-outs, and reads the liabilities;
     # it cancels paid memberships with their refunds and pays out those due outside.
@@ -80,7 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.WALLET_CASH_OUT, Permission.PAYMENT_CALLBACK, Permission.RISK_REVIEW,
         Permission.COUPONS_READ,
         Permission.LEDGER_READ, Permission.PLUS_CANCEL, Permission.PLUS_REFUND,
-        Permission.ORDERS_READ, Permission.ORDERS_REFUND,
+        Permission.ORDERS_READ, Permission.ORDERS_REFUND, Permission.REPORTS_READ,
     }),
     # A till serves the member at the counter: register, look up, earn, redeem, recharge,
     # pay and refund, sell a paid membership; nothing about configuration, exports or other

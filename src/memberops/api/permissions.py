@@ -65,6 +65,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     # finance reports
     ("GET", "/api/v1/reports/liabilities"): Permission.LEDGER_READ,
     ("GET", "/api/v1/ledger/verify"): Permission.LEDGER_READ,
+    # the KPIs: operators, analysts and finance read them; a till does not
+    ("GET", "/api/v1/reports/kpis"): Permission.REPORTS_READ,
     # paid membership (PLUS): seen by whoever sees members, sold at the till, cancelled by
     # the service desk or finance, its refunds read and paid out by finance
     ("GET", "/api/v1/members/{member_id}/plus"): Permission.MEMBERS_READ,

@@ -108,20 +108,34 @@ def _activity(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+ACCOUNTS = pl.Enum(["points", "points:pending", "wallet:principal", "wallet:bonus"])
+FLOWS = pl.Enum(sorted(set(POINTS_FLOWS.values())))
+MEMBER = "member:"
+
+
 def _moves(postings: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
-    """Each posting seen from each member account it touches: + into it, − out of it."""
-    timed = postings.join(entries.select(entry_id="id", at="created_at"), on="entry_id",
-                          how="left")
-    sides = pl.concat([
-        timed.select(address="destination", other="source", delta="amount", at="at"),
-        timed.select(address="source", other="destination", delta=-pl.col("amount"),
-                     at="at"),
-    ]).filter(pl.col("address").str.starts_with("member:"))
-    flow = pl.col("other").replace_strict(POINTS_FLOWS, default=None, return_dtype=pl.String)
-    return sides.select(
-        member_id=pl.col("address").str.extract(r"^member:(\d+):", 1).cast(pl.Int64),
-        account=pl.col("address").str.replace(r"^member:\d+:", ""),
-        flow=flow, delta="delta", at="at")
+    """Each posting seen from each member account it touches: + into it, − out of it.
+
+    The hot part of a report on a big ledger, so no regular expression: an address is
+    `member:{id}:{account}`, read by its prefix, the first colon after it and its suffix.
+    """
+    ordered = entries.select("id", "created_at").sort("id")
+    # Every posting's entry exists (a foreign key): its time by binary search, no hash join.
+    at = ordered["created_at"].gather(ordered["id"].search_sorted(postings["entry_id"]))
+    timed = postings.lazy().with_columns(at=at)
+    into = timed.filter(pl.col("destination").str.starts_with(MEMBER)) \
+        .select(address="destination", other="source", delta="amount", at="at")
+    out_of = timed.filter(pl.col("source").str.starts_with(MEMBER)) \
+        .select(address="source", other="destination", delta=-pl.col("amount"), at="at")
+    rest = pl.col("address").str.slice(len(MEMBER))
+    member_id = rest.str.slice(0, rest.str.find(":", literal=True)).str.to_integer()
+    account = pl.lit(None, dtype=ACCOUNTS)
+    for name in ACCOUNTS.categories:  # an address of another kind (a hold) stays null
+        account = pl.when(pl.col("address").str.ends_with(f":{name}")).then(
+            pl.lit(name, dtype=ACCOUNTS)).otherwise(account)
+    flow = pl.col("other").replace_strict(POINTS_FLOWS, default=None, return_dtype=FLOWS)
+    return pl.concat([into, out_of]).select(
+        member_id=member_id, account=account, flow=flow, delta="delta", at="at").collect()
 
 
 @dataclass(frozen=True)

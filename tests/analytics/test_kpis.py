@@ -24,6 +24,7 @@ import pytest
 from memberops.analytics import frames
 from memberops.analytics.kpi_period import Filters, Period
 from memberops.analytics.kpis import as_json, compute_kpis
+from memberops.errors import ValidationFailed
 from memberops.programme.schemas import MarketingSpend
 from tests.conftest import SHANGHAI
 
@@ -194,7 +195,7 @@ def test_periods_compare_with_the_month_before_and_the_year_before() -> None:
 
 
 def test_a_period_must_not_end_before_it_starts() -> None:
-    with pytest.raises(Exception, match="before from"):
+    with pytest.raises(ValidationFailed, match="before from"):
         Period(date(2026, 3, 2), date(2026, 3, 1))
 
 

@@ -281,3 +281,25 @@ def test_the_members_timeline_tells_the_coupon_story(make_uow, db, ref, clock) -
                      f"Coupon {code} returned after the refund of o-7",
                      f"Coupon {code} used on order o-7: ¥30.00 off",
                      f"Coupon 满200减30 issued ({code}), usable through 2026-06-29"]
+
+
+def test_one_unit_of_work_sees_its_own_redemptions_and_releases(make_uow, db, ref) -> None:
+    # given a coupon, and one unit of work that places, refunds and places again (as the
+    # demo and batch imports do): each step must see what the one before did
+    member = new_member(make_uow)
+    code = issue(make_uow, ref["spend200-off30"], member)
+    with make_uow() as uow:
+        def redeem_in_uow(order_ref: str) -> list:
+            return service.redeem(uow, member_id=member, codes=[code], order_ref=order_ref,
+                                  order_context=order(250 * YUAN))
+
+        assert queries.candidates(uow.session, [code])[code].candidate.status == "issued"
+        redeem_in_uow("o-1")
+        assert queries.candidates(uow.session, [code])[code].candidate.status == "used"
+        with pytest.raises(Conflict):  # used by o-1 in this very transaction
+            redeem_in_uow("o-2")
+        assert service.release(uow, "o-1").released == [code]
+        assert queries.candidates(uow.session, [code])[code].candidate.status == "issued"
+        [applied] = redeem_in_uow("o-3")
+        assert applied.discount == 30 * YUAN
+    assert coupon_row(db, code).order_ref == "o-3"

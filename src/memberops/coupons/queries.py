@@ -20,6 +20,7 @@ from memberops.errors import NotFound, ValidationFailed
 from memberops.members import queries as member_queries
 from memberops.members.models import Member
 from memberops.money import Money
+from memberops.prepared import Prepared, utc_time
 
 MAX_LIMIT = 500
 TEMPLATE_SORTS = ("-id", "id", "code", "-code")
@@ -202,14 +203,17 @@ def member_coupons(session: Session, member_id: int, *, now: datetime,
 COUPONS: Table = Coupon.__table__  # type: ignore[assignment]
 TEMPLATES: Table = CouponTemplate.__table__  # type: ignore[assignment]
 # Built once: it runs inside every order that names a coupon (DESIGN "the hot path").
-CANDIDATES = (
+_CANDIDATE_COLUMNS = (
     select(COUPONS.c.code, COUPONS.c.id, COUPONS.c.template_id, COUPONS.c.member_id,
            COUPONS.c.status, COUPONS.c.valid_from, COUPONS.c.valid_until, COUPONS.c.order_ref,
            TEMPLATES.c.kind, TEMPLATES.c.amount_off, TEMPLATES.c.percent_off,
            TEMPLATES.c.max_discount, TEMPLATES.c.min_spend, TEMPLATES.c.gift_sku,
            TEMPLATES.c.stackable, TEMPLATES.c.eligible_tiers, COUPONS.c.discount)
-    .join(TEMPLATES, TEMPLATES.c.id == COUPONS.c.template_id)
-    .where(COUPONS.c.code.in_(bindparam("codes", expanding=True))))
+    .join(TEMPLATES, TEMPLATES.c.id == COUPONS.c.template_id))
+CANDIDATES = _CANDIDATE_COLUMNS.where(COUPONS.c.code.in_(bindparam("codes", expanding=True)))
+# Most orders name one coupon: a prepared statement on the driver, no SQLAlchemy result.
+CANDIDATE_ONE = Prepared(_CANDIDATE_COLUMNS.where(COUPONS.c.code == bindparam("code")))
+_CACHE = "memberops.coupons.candidates"
 
 
 @dataclass(frozen=True)
@@ -220,12 +224,25 @@ class Found:
     discount: int | None
 
 
-def candidates(session: Session, wanted: Sequence[str]) -> dict[str, Found]:
-    """The coupons with these (normalised) codes and their templates' terms."""
+def candidates(session: Session, wanted: Sequence[str], *,
+               fresh: bool = False) -> dict[str, Found]:
+    """The coupons with these (normalised) codes and their templates' terms.
+
+    Read once per transaction: an order prices its coupons, then redeems them with a
+    conditional UPDATE that is the real check, so the second look may reuse the first
+    (`fresh` reads again; `forget_candidates` drops what was read once coupons change)."""
     if not wanted:
         return {}
+    key = tuple(wanted)
+    cache: dict[tuple[str, ...], dict[str, Found]] = session.info.setdefault(_CACHE, {})
+    if not fresh and key in cache:
+        return cache[key]
+    if len(wanted) == 1:
+        rows: list[Any] = [_row(r) for r in CANDIDATE_ONE.all(session, {"code": wanted[0]})]
+    else:
+        rows = list(session.execute(CANDIDATES, {"codes": list(wanted)}))
     found: dict[str, Found] = {}
-    for row in session.execute(CANDIDATES, {"codes": list(wanted)}):
+    for row in rows:
         terms = rules.Terms(kind=row.kind, amount_off=row.amount_off,
                             percent_off=row.percent_off, max_discount=row.max_discount,
                             min_spend=row.min_spend, gift_sku=row.gift_sku,
@@ -235,7 +252,45 @@ def candidates(session: Session, wanted: Sequence[str]) -> dict[str, Found]:
             code=row.code, coupon_id=row.id, template_id=row.template_id,
             member_id=row.member_id, status=row.status, valid_from=row.valid_from,
             valid_until=row.valid_until, terms=terms, order_ref=row.order_ref), row.discount)
+    cache[key] = found
     return found
+
+
+def forget_candidates(session: Session) -> None:
+    """Coupons changed in this transaction: the next `candidates` reads them again."""
+    session.info.pop(_CACHE, None)
+
+
+@dataclass(frozen=True)
+class _Row:
+    code: str
+    id: int
+    template_id: int
+    member_id: int
+    status: str
+    valid_from: datetime
+    valid_until: datetime
+    order_ref: str | None
+    kind: str
+    amount_off: int | None
+    percent_off: int | None
+    max_discount: int | None
+    min_spend: int | None
+    gift_sku: str | None
+    stackable: bool
+    eligible_tiers: list[str] | None
+    discount: int | None
+
+
+def _row(raw: Any) -> _Row:
+    """A driver row of CANDIDATE_ONE as the ORM would type it (SQLite gives times as
+    text, JSON as text and booleans as 0/1)."""
+    values = list(raw)
+    values[5], values[6] = utc_time(values[5]), utc_time(values[6])
+    values[14] = bool(values[14])
+    if isinstance(values[15], str):
+        values[15] = json.loads(values[15])
+    return _Row(*values)
 
 
 def used_by_order(session: Session, order_ref: str) -> list[Coupon]:

@@ -28,6 +28,7 @@ def expire_batch(uow: UnitOfWork, *, now: datetime, limit: int = 1000) -> int:
                               COUPONS.c.valid_until <= now)
         .values(status="expired", expired_at=now)
         .returning(COUPONS.c.id, COUPONS.c.member_id, COUPONS.c.code)).all()
+    queries.forget_candidates(uow.session)
     for row in sorted(rows, key=lambda r: r.id):
         uow.emit(CouponExpired(member_id=row.member_id, coupon_id=row.id, code=row.code))
     if rows:

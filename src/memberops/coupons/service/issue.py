@@ -280,6 +280,7 @@ def _insert(uow: UnitOfWork, t: CouponTemplate, plan: _Plan, source: str,
             # A savepoint: should a random code collide, only this insert is undone.
             with uow.session.begin_nested():
                 made = uow.session.execute(INSERT, values).all()
+                queries.forget_candidates(uow.session)
             break
         except IntegrityError as exc:
             if "issue_key" in str(exc.orig) or attempt == CODE_ATTEMPTS - 1:

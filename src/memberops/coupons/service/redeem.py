@@ -26,16 +26,17 @@ from memberops.coupons.rules import AppliedCoupon, Evaluation, OrderContext, Ref
 from memberops.coupons.schemas import MAX_CODES
 from memberops.errors import Conflict, DomainError, NotFound, RuleViolated, field_error
 from memberops.members import service as members_service
+from memberops.prepared import Prepared
 from memberops.uow import UnitOfWork
 
 COUPONS: Table = Coupon.__table__  # type: ignore[assignment]
 # Built once (the order hot path). The WHERE on status is the guard: a coupon taken by a
 # concurrent order no longer matches, and the rowcount says so.
-MARK_USED = (update(COUPONS).where(COUPONS.c.id == bindparam("b_id"),
-                                   COUPONS.c.member_id == bindparam("b_member"),
-                                   COUPONS.c.status == "issued")
-             .values(status="used", order_ref=bindparam("b_order_ref"),
-                     discount=bindparam("b_discount"), used_at=bindparam("b_now")))
+MARK_USED = Prepared(update(COUPONS).where(COUPONS.c.id == bindparam("b_id"),
+                                            COUPONS.c.member_id == bindparam("b_member"),
+                                            COUPONS.c.status == "issued")
+                      .values(status="used", order_ref=bindparam("b_order_ref"),
+                              discount=bindparam("b_discount"), used_at=bindparam("b_now")))
 MAX_REF = 120
 
 
@@ -162,15 +163,16 @@ def redeem(uow: UnitOfWork, *, member_id: int, codes: Sequence[str], order_ref: 
         raise error_for(result.refused[0])
     for n, applied in enumerate(sorted(result.applied, key=lambda a: a.coupon_id)):
         # One order of locks (by id), so two orders wanting the same coupons never deadlock.
-        marked = uow.session.execute(MARK_USED, {
+        marked = MARK_USED.rowcount(uow.session, {
             "b_id": applied.coupon_id, "b_member": member_id, "b_order_ref": order_ref,
             "b_discount": applied.discount, "b_now": now})
-        if marked.rowcount == 1:  # type: ignore[attr-defined]
+        queries.forget_candidates(uow.session)
+        if marked == 1:
             continue
         # Taken since we read it. By a concurrent retry of this very order (it got there
         # first, and we changed nothing yet)? Then this is a replay too.
-        if n == 0 and (again := _replay(queries.candidates(uow.session, wanted), wanted,
-                                        member_id, order_ref)) is not None:
+        if n == 0 and (again := _replay(queries.candidates(uow.session, wanted, fresh=True),
+                                        wanted, member_id, order_ref)) is not None:
             return again
         raise Conflict(f"coupon {applied.code} was just used by another order",
                        code=rules.USED, coupon=applied.code)
@@ -211,6 +213,7 @@ def release(uow: UnitOfWork, order_ref: str) -> Released:
         uow.emit(CouponReleased(member_id=c.member_id, coupon_id=c.id, code=c.code,
                                 order_ref=order_ref))
     if back:
+        queries.forget_candidates(uow.session)
         audit.record(uow, action="coupons.released", target_type="order", target_id=order_ref,
                      changes={"released": {"before": None, "after": [c.code for c in back]}})
     return Released([c.code for c in back], [c.code for c in held if c not in back])

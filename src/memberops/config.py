@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     idempotency_ttl_days: int = Field(default=7, ge=7)
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = Field(default="INFO")
+    recommend_method: str = Field(
+        default="itemknn", pattern="^(itemknn|buy_again|popular)$",
+        description="the default of the recommendations (API and CLI): the method that won "
+                    "`memberops analytics crosssell evaluate` on the demo (docs/crosssell.md)")
 
     @field_validator("timezone")
     @classmethod

@@ -52,6 +52,8 @@ class Permission(StrEnum):
     ORDERS_READ = "orders.read"            # orders and refunds, per member and per store
     ORDERS_CREATE = "orders.create"        # quote and commit an order (a till does this)
     ORDERS_REFUND = "orders.refund"        # refund an order, fully or in part
+    INSIGHT_READ = "insight.read"          # analyses of everyone's behaviour (association rules)
+    RECOMMENDATIONS_READ = "recommendations.read"  # a member's recommended products
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -67,6 +69,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.TIERS_SIMULATE,  # they change the ladder: they try it first
         Permission.ORDERS_READ, Permission.ORDERS_REFUND,
         Permission.REPORTS_READ,  # the dashboard's KPIs
+        # cross-sell offers are theirs to design: the rules and a member's recommendations
+        Permission.INSIGHT_READ, Permission.RECOMMENDATIONS_READ,
     }),
     # Analysts read and export for analysis; they change nothing.
     Role.ANALYST: frozenset({
@@ -74,6 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.POINTS_READ, Permission.WALLET_READ, Permission.LEDGER_READ,
         Permission.COUPONS_READ, Permission.TIERS_SIMULATE, Permission.ORDERS_READ,
         Permission.REPORTS_READ,
+        Permission.INSIGHT_READ, Permission.RECOMMENDATIONS_READ,
     }),
     # Finance reviews held recharges, refunds and cash-outs, and reads the liabilities;
     # it cancels paid memberships with their refunds and pays out those due outside.
@@ -95,6 +100,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.COUPONS_READ, Permission.COUPONS_VALIDATE,
         Permission.PAYMENT_CALLBACK, Permission.PLUS_SELL,
         Permission.ORDERS_READ, Permission.ORDERS_CREATE, Permission.ORDERS_REFUND,
+        # "with your latte, a croissant?": the list is made from the member's orders, which
+        # the till reads already; the store-wide rules are not the counter's business
+        Permission.RECOMMENDATIONS_READ,
     }),
 }
 

@@ -16,6 +16,7 @@ from memberops.api.routes import (
     access,
     audit,
     coupons,
+    crosssell,
     health,
     member_files,
     members,
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.services = build_services(settings, db, clock)
     errors.install(app)
     for module in (health, member_files, members, access, audit, programme, wallet, points,
-                   coupons, reports, plus, tiers, orders):
+                   coupons, reports, plus, tiers, orders, crosssell):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

@@ -103,6 +103,10 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/orders/{order_ref}/refunds"): Permission.ORDERS_READ,
     ("POST", "/api/v1/orders/{order_ref}/refunds"): Permission.ORDERS_REFUND,
     ("GET", "/api/v1/members/{member_id}/orders"): Permission.ORDERS_READ,
+    # cross-sell: the rules for analysts and operators; a member's recommendations also
+    # for the till, which suggests them at the counter
+    ("GET", "/api/v1/insight/association-rules"): Permission.INSIGHT_READ,
+    ("GET", "/api/v1/members/{member_id}/recommendations"): Permission.RECOMMENDATIONS_READ,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

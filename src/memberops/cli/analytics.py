@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from memberops.cli import crosssell
 from memberops.cli.common import console, handle_errors
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ clv_app = typer.Typer(help="Customer lifetime value (CLV): BG/NBD purchases and 
                            "Gamma-Gamma spend, fitted by maximum likelihood.",
                       no_args_is_help=True)
 app.add_typer(clv_app, name="clv")
+app.add_typer(crosssell.app, name="crosssell")
 
 
 class Unit(StrEnum):

@@ -12,6 +12,7 @@ Instants are UTC `Datetime("us", "UTC")`; calendar dates `Date`; money integer f
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -50,17 +51,43 @@ def _table(name: str) -> Table:
     return table
 
 
+_ADBC_FOR_SQLITE = False
+
+
+def use_adbc_for_sqlite() -> None:
+    """Declare that this process never writes the SQLite store (a report or analytics
+    command, a benchmark): SQLite files are then read over ADBC, columnar and fast.
+
+    Off by default, and never in the API server: the ADBC driver carries its own copy of
+    the SQLite library, and two copies in one process break each other's POSIX locks —
+    closing a file in one drops every lock the process holds on it (sqlite.org/
+    howtocorrupt.html §2.2.1; seen here: after an ADBC read the server's next writes
+    failed with "disk I/O error"). Without it, SQLite is read by the app's own sqlite3
+    library, read-only, row by row into Polars."""
+    global _ADBC_FOR_SQLITE
+    _ADBC_FOR_SQLITE = True
+
+
 @contextmanager
 def connect(database_url: str) -> Iterator[Any]:
-    """An ADBC connection to the store behind a memberops database URL."""
+    """A connection to read the store behind a memberops database URL: ADBC on
+    PostgreSQL; on SQLite, ADBC or sqlite3 (see `use_adbc_for_sqlite`)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        import adbc_driver_sqlite.dbapi as sqlite_adbc
-
         if not url.database or url.database == ":memory:":
             raise ValidationFailed("analytics need a database file, not an in-memory one")
-        with sqlite_adbc.connect(url.database) as conn:
-            yield conn
+        if _ADBC_FOR_SQLITE:
+            import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+            with sqlite_adbc.connect(url.database) as adbc_conn:
+                yield adbc_conn
+        else:
+            own = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True,
+                                  check_same_thread=False)
+            try:
+                yield own
+            finally:
+                own.close()
     elif url.get_backend_name() == "postgresql":
         import adbc_driver_postgresql.dbapi as pg_adbc
 
@@ -86,11 +113,19 @@ def read_table(conn: Any, name: str, columns: Iterable[str], *, sqlite: bool,
         else:
             selected.append(column.name)
     sql = f"SELECT {', '.join(selected)} FROM {name}" + (f" WHERE {where}" if where else "")
+    frame = _fetch(conn, sql, [c.name for c in wanted])
+    return frame.select(_typed(frame, column, sqlite) for column in wanted)
+
+
+def _fetch(conn: Any, sql: str, names: list[str]) -> pl.DataFrame:
+    if isinstance(conn, sqlite3.Connection):
+        rows = conn.execute(sql).fetchall()
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
     with conn.cursor() as cursor:
         cursor.execute(sql)
         frame = pl.from_arrow(cursor.fetch_arrow_table())
     assert isinstance(frame, pl.DataFrame)
-    return frame.select(_typed(frame, column, sqlite) for column in wanted)
+    return frame
 
 
 def _typed(frame: pl.DataFrame, column: Any, sqlite: bool) -> pl.Expr:

@@ -18,9 +18,10 @@ See docs/crosssell.md.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -73,18 +74,31 @@ def read_sales(database_url: str) -> Sales:
                                   ["order_id", "sku", "category", "quantity"], sqlite=sqlite)
         refunds = frames.read_table(conn, "order_refunds",
                                     ["id", "order_id", "created_at", "amount"], sqlite=sqlite)
-        with conn.cursor() as cursor:  # JSON as text: portable between the two stores
-            cursor.execute("SELECT id, CAST(items AS TEXT) AS items FROM order_refunds")
-            items = pl.from_arrow(cursor.fetch_arrow_table())
-    assert isinstance(items, pl.DataFrame)
-    items = items.select(pl.col("id").cast(pl.Int64),
-                         pl.col("items").cast(pl.String).str.json_decode(REFUND_ITEMS))
+        items = _refund_items(conn)
     return Sales(
         orders.select(pl.col("id").alias("order_id"), "member_id", "created_at",
                       (pl.col("points_value") + pl.col("wallet_paid")
                        + pl.col("external_paid")).alias("paid")),
         lines,
         refunds.join(items, on="id", how="left").drop("id").select(REFUNDS_SCHEMA.names()))
+
+
+def _refund_items(conn: Any) -> pl.DataFrame:
+    """Each refund's items: JSON read as text (portable between the two stores), decoded by
+    Polars. `conn` is what `frames.connect` gives: an ADBC connection, or a sqlite3 one."""
+    sql = "SELECT id, CAST(items AS TEXT) AS items FROM order_refunds"
+    if isinstance(conn, sqlite3.Connection):
+        raw = pl.DataFrame(conn.execute(sql).fetchall(), schema={"id": pl.Int64(),
+                                                                 "items": pl.String()},
+                           orient="row")
+    else:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            fetched = pl.from_arrow(cursor.fetch_arrow_table())
+        assert isinstance(fetched, pl.DataFrame)
+        raw = fetched
+    return raw.select(pl.col("id").cast(pl.Int64),
+                      pl.col("items").cast(pl.String).str.json_decode(REFUND_ITEMS))
 
 
 def session_sales(session: Session) -> Sales:

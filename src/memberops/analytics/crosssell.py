@@ -6,8 +6,9 @@ lines as they stood at a given instant: orders refunded in full and lines whose 
 went back are left out, so a basket is what the member took home. The mining (`assoc`)
 and the recommenders (`recommend`) are pure functions of those frames.
 
-Two readers. A command (its own process) reads over ADBC (`read_sales`, via `frames`),
-columnar, with no Python object per value. A process that also writes to the store — the
+Two readers. A command (its own process) reads through `frames` (`read_sales`): ADBC on
+PostgreSQL, and on SQLite the app's own sqlite3 unless the process has declared it never
+writes (`frames.use_adbc_for_sqlite`). A process that also writes to the store — the
 API server — reads through its own SQLAlchemy session (`session_sales`): on SQLite the
 ADBC driver carries its own copy of the SQLite library, and two copies in one process
 break each other's POSIX file locks (closing a file drops every lock the process holds on
@@ -63,8 +64,8 @@ REFUNDS_SCHEMA = pl.Schema({"order_id": pl.Int64(), "created_at": _WHEN,
 
 
 def read_sales(database_url: str) -> Sales:
-    """Orders, lines and refunds of the store over ADBC, on one connection. Not for a
-    process that also writes to a SQLite store (see the module's docstring)."""
+    """Orders, lines and refunds of the store through `frames`, on one connection (see the
+    module's docstring for which reader a SQLite store gets)."""
     sqlite = make_url(database_url).get_backend_name() == "sqlite"
     with frames.connect(database_url) as conn:
         orders = frames.read_table(conn, "orders", [

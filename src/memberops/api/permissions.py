@@ -107,6 +107,12 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     # for the till, which suggests them at the counter
     ("GET", "/api/v1/insight/association-rules"): Permission.INSIGHT_READ,
     ("GET", "/api/v1/members/{member_id}/recommendations"): Permission.RECOMMENDATIONS_READ,
+    # member insight: RFM, lifecycle and the pyramid, churn risk; analyses of everyone's
+    # behaviour, for analysts and operators, not the counter
+    ("GET", "/api/v1/members/{member_id}/insight"): Permission.INSIGHT_READ,
+    ("GET", "/api/v1/insight/rfm"): Permission.INSIGHT_READ,
+    ("GET", "/api/v1/insight/lifecycle"): Permission.INSIGHT_READ,
+    ("GET", "/api/v1/insight/churn"): Permission.INSIGHT_READ,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

@@ -1,5 +1,6 @@
 """`memberops analytics …`: customer lifetime value (BG/NBD and Gamma-Gamma) on any
-transaction file, and the reproduction of the published CDNOW estimates.
+transaction file, and the reproduction of the published CDNOW estimates; member insight
+(RFM, lifecycle, pyramid, churn, one member) from the live store is in `cli/insight.py`.
 
 These commands read files, not the database. NumPy and SciPy are imported inside the
 commands: SciPy takes about half a second to load, which no other command should pay.
@@ -18,15 +19,18 @@ from rich.table import Table
 
 from memberops.cli import crosssell
 from memberops.cli.common import console, handle_errors
+from memberops.cli.insight import register as register_insight
 
 if TYPE_CHECKING:
     from memberops.analytics.clv_report import ClvReport
 
-app = typer.Typer(help="Analytics (分析): customer lifetime value.", no_args_is_help=True)
+app = typer.Typer(help="Analytics (分析): customer lifetime value, member insight (RFM, "
+                       "lifecycle, value pyramid, churn risk).", no_args_is_help=True)
 clv_app = typer.Typer(help="Customer lifetime value (CLV): BG/NBD purchases and "
                            "Gamma-Gamma spend, fitted by maximum likelihood.",
                       no_args_is_help=True)
 app.add_typer(clv_app, name="clv")
+register_insight(app)
 app.add_typer(crosssell.app, name="crosssell")
 
 

@@ -87,8 +87,8 @@ def _check_replaceable(path: Path) -> bool:
 
 def _remove(path: Path) -> None:
     # The -wal and -shm files belong to the database: a stale WAL next to a new file
-    # would be replayed into it.
-    for suffix in ("-wal", "-shm", ""):
+    # would be replayed into it. -writers is where its writers queued (memberops.db).
+    for suffix in ("-wal", "-shm", "-writers", ""):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
@@ -174,6 +174,7 @@ def _build(plan: DemoPlan, target: Path, clock: Clock,
     finally:
         db.dispose()
     _seal(building)
+    building.with_name(building.name + "-writers").unlink(missing_ok=True)
     _remove(target)
     building.replace(target)
     return credentials

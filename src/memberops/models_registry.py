@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "memberops.coupons.models",
     "memberops.tiers.models",
     "memberops.plus.models",
+    "memberops.segments.models",
 )
 
 

@@ -13,7 +13,8 @@ SAMPLE_PATH_VALUES = {"refund_ref": "plus-refund-1",
                       "member_id": "1", "tag": "vip", "channel": "sms", "key_id": "1",
                       "kind": "risk_rules", "payment_ref": "pay-1", "recharge_id": "1",
                       "operator_id": "1", "sku": "gift-1",
-                      "template_id": "1", "code": "ABCD-EFGH-JKMN", "order_ref": "O-1"}
+                      "template_id": "1", "code": "ABCD-EFGH-JKMN", "order_ref": "O-1",
+                      "segment_id": "1", "snapshot_id": "1"}
 PROTECTED = sorted((m, p) for (m, p), perm in ROUTE_PERMISSIONS.items() if perm != PUBLIC)
 
 

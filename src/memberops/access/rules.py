@@ -54,6 +54,7 @@ class Permission(StrEnum):
     ORDERS_REFUND = "orders.refund"        # refund an order, fully or in part
     INSIGHT_READ = "insight.read"          # analyses of everyone's behaviour (association rules)
     RECOMMENDATIONS_READ = "recommendations.read"  # a member's recommended products
+    SEGMENTS_WRITE = "segments.write"      # save, change, delete segments; take snapshots
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -71,6 +72,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.REPORTS_READ,  # the dashboard's KPIs
         # cross-sell offers are theirs to design: the rules and a member's recommendations
         Permission.INSIGHT_READ, Permission.RECOMMENDATIONS_READ,
+        # segments are the audiences of their campaigns: they save them and freeze snapshots
+        Permission.SEGMENTS_WRITE,
     }),
     # Analysts read and export for analysis; they change nothing.
     Role.ANALYST: frozenset({

@@ -26,6 +26,7 @@ from memberops.api.routes import (
     points,
     programme,
     reports,
+    segments,
     tiers,
     wallet,
 )
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.services = build_services(settings, db, clock)
     errors.install(app)
     for module in (health, member_files, members, access, audit, programme, wallet, points,
-                   coupons, reports, plus, tiers, orders, crosssell, insight):
+                   coupons, reports, plus, tiers, orders, crosssell, insight, segments):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

@@ -113,6 +113,19 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/insight/rfm"): Permission.INSIGHT_READ,
     ("GET", "/api/v1/insight/lifecycle"): Permission.INSIGHT_READ,
     ("GET", "/api/v1/insight/churn"): Permission.INSIGHT_READ,
+    # segments: whoever reads the insight previews, lists and exports them (analysts
+    # too); saving, changing, deleting and snapshotting is for admins and operators,
+    # whose campaigns use them (analysts change nothing)
+    ("POST", "/api/v1/segments/preview"): Permission.INSIGHT_READ,
+    ("GET", "/api/v1/segments"): Permission.INSIGHT_READ,
+    ("POST", "/api/v1/segments"): Permission.SEGMENTS_WRITE,
+    ("GET", "/api/v1/segments/{segment_id}"): Permission.INSIGHT_READ,
+    ("PATCH", "/api/v1/segments/{segment_id}"): Permission.SEGMENTS_WRITE,
+    ("DELETE", "/api/v1/segments/{segment_id}"): Permission.SEGMENTS_WRITE,
+    ("POST", "/api/v1/segments/{segment_id}/snapshots"): Permission.SEGMENTS_WRITE,
+    ("GET", "/api/v1/segments/{segment_id}/snapshots"): Permission.INSIGHT_READ,
+    ("GET", "/api/v1/segments/{segment_id}/snapshots/{snapshot_id}/members.csv"):
+        Permission.INSIGHT_READ,
     # audit
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
 }

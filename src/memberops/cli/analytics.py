@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from memberops.cli import crosssell
+from memberops.cli import crosssell, segments
 from memberops.cli.common import console, handle_errors
 from memberops.cli.insight import register as register_insight
 
@@ -32,6 +32,7 @@ clv_app = typer.Typer(help="Customer lifetime value (CLV): BG/NBD purchases and 
 app.add_typer(clv_app, name="clv")
 register_insight(app)
 app.add_typer(crosssell.app, name="crosssell")
+app.add_typer(segments.app, name="segments")
 
 
 class Unit(StrEnum):

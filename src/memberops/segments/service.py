@@ -173,3 +173,11 @@ def export(uow: UnitOfWork, segment_id: int, snapshot_id: int) -> list[int]:
                  target_id=segment_id, changes={"snapshot": {"before": None, "after": {
                      "id": snapshot_id, "rows": len(ids)}}})
     return ids
+
+
+def snapshot_segment(uow: UnitOfWork, snapshot_id: int) -> int:
+    """The segment a snapshot was taken of; NotFound for an unknown snapshot."""
+    found = uow.session.get(SegmentSnapshot, snapshot_id)
+    if found is None:
+        raise NotFound(f"no snapshot {snapshot_id}", code="snapshot_not_found")
+    return found.segment_id

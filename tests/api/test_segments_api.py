@@ -46,6 +46,10 @@ def test_preview_counts_and_samples(client, auth, world) -> None:
     either = {"any": [recharged["all"][0], {"field": "city", "op": "eq", "value": "Shanghai"},
                       {"field": "spend_in_window", "op": "gt", "value": 0, "window_days": 7}]}
     assert [m["member_id"] for m in preview(client, auth, either).json()["sample"]] == [1, 2]
+    # ages from birthdays read from the store: 1 is 36; the others have none
+    aged = preview(client, auth, {"all": [{"field": "age", "op": "between", "value": [30, 40]},
+                                          {"field": "gender", "op": "ne", "value": "male"}]})
+    assert [m["member_id"] for m in aged.json()["sample"]] == [1]
     # member 2 had not joined twenty days ago; nobody is platinum
     early = preview(client, auth, {"all": [{"field": "joined_days", "op": "gte", "value": 0}]},
                     as_of="2026-05-26").json()

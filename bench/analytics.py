@@ -1804,12 +1804,12 @@ def _notes(results: dict[str, Any]) -> list[str]:
         f"over ADBC ({full['seconds']['kpi_load']:.1f} s); pandas' `read_sql` takes "
         f"{pd_['seconds']['read_sql']:.0f} s.",
         f"- One BLAS thread: the BG/NBD and Gamma-Gamma objectives (`analytics/clv.py`) are "
-        f"dot products (`@`) of vectors as long as the distinct customers, which OpenBLAS "
-        f"runs on two threads. The same fit took {fo['fit_seconds']:.2f} s with the default "
-        f"threads and {f1['fit_seconds']:.2f} s with `OPENBLAS_NUM_THREADS=1` (most likely "
-        f"the cost of handing each short dot product to a second thread on a busy 2-core "
-        f"machine; the full refresh: {full['total_seconds']:.0f} s and "
-        f"{one['total_seconds']:.0f} s). lifetimes' fit (autograd) is the same either way.",
+        f"dot products (`@`) of vectors as long as the distinct customers; handing each to a "
+        f"second OpenBLAS thread cost more than it saved (an earlier run: 1.71 s against "
+        f"0.28 s), so the fit limits itself to one BLAS thread (threadpoolctl). This run: "
+        f"{fo['fit_seconds']:.2f} s with the default threads and {f1['fit_seconds']:.2f} s "
+        f"with `OPENBLAS_NUM_THREADS=1`; the full refresh {full['total_seconds']:.0f} s and "
+        f"{one['total_seconds']:.0f} s. lifetimes' fit (autograd) is the same either way.",
         "- Timings depend on what else runs on the machine (the load average before the run "
         "is above); compare runs on the same quiet machine.", ""]
 

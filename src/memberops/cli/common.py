@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -65,3 +66,14 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             err_console.print("interrupted: nothing was committed by the step in progress")
             sys.exit(130)
     return wrapper
+
+
+def as_of_date(value: datetime | None) -> date:
+    """An `--as-of` option: today (in the programme's time zone) when not given; never
+    a day after today."""
+    today = SystemClock(tz=settings().tz).today()
+    if value is None:
+        return today
+    if value.date() > today:
+        raise fail(f"--as-of {value.date().isoformat()} is after today ({today.isoformat()})")
+    return value.date()

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 import typer
 from rich.table import Table
 
-from memberops.cli.common import console, err_console, fail, handle_errors, open_db, settings, uow
+from memberops.cli.common import (
+    as_of_date,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    open_db,
+    settings,
+    uow,
+)
 from memberops.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -57,15 +66,6 @@ def register(app: typer.Typer) -> None:
     app.command("pyramid")(pyramid_command)
     app.command("member")(member_command)
     app.add_typer(churn_app, name="churn")
-
-
-def _as_of(value: datetime | None) -> date:
-    today = SystemClock(tz=settings().tz).today()
-    if value is None:
-        return today
-    if value.date() > today:
-        raise fail(f"--as-of {value.date().isoformat()} is after today ({today.isoformat()})")
-    return value.date()
 
 
 def _store() -> Store:
@@ -160,7 +160,7 @@ def rfm_command(
     """RFM scores (quintiles 1–5) and segments: the count per segment, or every member."""
     from memberops.analytics import rfm
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     scored = rfm.rfm(_store(), day, window_days)
     counts = rfm.segment_counts(scored)
     summary = {"as_of": day.isoformat(), "window_days": window_days,
@@ -199,7 +199,7 @@ def lifecycle_command(
 
     from memberops.analytics import lifecycle
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     thresholds = lifecycle.Thresholds(new_days=new_days, silent_days=silent_days,
                                       churned_days=churned_days,
                                       mature_purchases=mature_purchases)
@@ -228,7 +228,7 @@ def pyramid_command(
     from memberops.analytics import lifecycle
     from memberops.analytics import purchases as buys
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     store = _store()
     layered = lifecycle.pyramid(buys.summary(buys.members_as_of(store, day),
                                              buys.purchases_as_of(store, day), day,
@@ -267,7 +267,7 @@ def churn_evaluate(
     BG/NBD expected purchases), with the sizes and churn rates of both periods."""
     from memberops.analytics import churn
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     with err_console.status("Training and testing…"):
         found, _ = churn.evaluate(_store(), day, horizon_days,
                                   None if cutoff is None else cutoff.date(), _tier_levels())
@@ -311,7 +311,7 @@ def churn_train(
     (cutoff as-of − N) and save it as the next version in --model-dir."""
     from memberops.analytics import churn
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     store, levels = _store(), _tier_levels()
     with err_console.status("Training and testing…"):
         found, _ = churn.evaluate(store, day, horizon_days, tier_levels=levels)
@@ -361,7 +361,7 @@ def churn_score(
     or one trained now (logistic regression at as-of − N)."""
     from memberops.analytics import churn
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     store, levels = _store(), _tier_levels()
     model = _model(model_path, model_dir)
     with err_console.status("Scoring…"):
@@ -395,7 +395,7 @@ def member_command(
     with its three main factors."""
     from memberops.analytics import insight
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     store, levels = _store(), _tier_levels()
     with err_console.status("Computing…"):
         found = insight.member_insight(store, member_id, day, model=_model(model_path,

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from memberops.cli.common import console, err_console, fail, handle_errors, open_db, settings, uow
-from memberops.clock import SystemClock
+from memberops.cli.common import (
+    as_of_date,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    open_db,
+    settings,
+    uow,
+)
 
 app = typer.Typer(help="Segments (人群): rule-based member groups, previews, snapshots, "
                        "exports.", no_args_is_help=True)
@@ -33,15 +41,6 @@ def _read(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(f"{path}: not JSON ({exc})") from None
-
-
-def _as_of(value: datetime | None) -> date:
-    today = SystemClock(tz=settings().tz).today()
-    if value is None:
-        return today
-    if value.date() > today:
-        raise fail(f"--as-of {value.date().isoformat()} is after today ({today.isoformat()})")
-    return value.date()
 
 
 def _data() -> Any:
@@ -60,7 +59,7 @@ def preview(file: Path = FILE, as_of: datetime | None = AS_OF,
     from memberops.analytics import segments as rules
 
     definition = rules.parse(_read(file))
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     shown = rules.preview(_data(), definition, day)
     if json_out:
         console.print_json(json.dumps({**shown, "as_of": day.isoformat()}))
@@ -111,7 +110,7 @@ def snapshot(segment_id: int = typer.Argument(..., min=1, help="segment id"),
     """Evaluate a saved segment and freeze its members; prints the snapshot id."""
     from memberops.segments import service
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     db = open_db()
     data = _data()
     with uow(db) as work:

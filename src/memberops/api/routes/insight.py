@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from memberops.analytics import churn, insight, lifecycle, rfm
 from memberops.analytics import purchases as buys
 from memberops.api.deps import Context, authorize
+from memberops.api.paging import as_of_day
 from memberops.api.permissions import API_PREFIX
-from memberops.errors import field_error
 from memberops.programme import service as programme_service
 from memberops.programme.schemas import TierLadder
 
@@ -150,15 +150,6 @@ class MemberInsightRead(BaseModel):
     notes: list[str]
 
 
-def _day(ctx: Context, as_of: date | None) -> date:
-    today = ctx.services.clock.today()
-    if as_of is None:
-        return today
-    if as_of > today:
-        raise field_error("as_of", f"{as_of.isoformat()} is after today ({today.isoformat()})")
-    return as_of
-
-
 def _store(ctx: Context) -> buys.Store:
     return buys.load(ctx.db.url, ctx.services.settings.timezone)
 
@@ -180,7 +171,7 @@ def member_insight(member_id: MemberId, ctx: Ctx, as_of: AsOf = None,
     """A member's RFM scores and segment, lifecycle stage, value layer, CLV (expected
     purchases in 90 days, P(alive), 12-month value) and churn risk with its three main
     factors. 404 for an unknown member; 422 when they joined after `as_of`."""
-    day = _day(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     options = insight.Options(horizon_days=horizon_days, tier_levels=_tier_levels(ctx))
     return insight.member_insight(_store(ctx), member_id, day, options=options)
 
@@ -189,7 +180,7 @@ def member_insight(member_id: MemberId, ctx: Ctx, as_of: AsOf = None,
 def rfm_segments(ctx: Ctx, as_of: AsOf = None,
                  window_days: WindowDays = buys.SUMMARY_WINDOW_DAYS) -> dict[str, Any]:
     """Members, share and window spend per RFM segment (every segment listed)."""
-    day = _day(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     scored = rfm.rfm(_store(ctx), day, window_days)
     return {"as_of": day, "window_days": window_days, "members": scored.height,
             "segments": _records(rfm.segment_counts(scored))}
@@ -199,7 +190,7 @@ def rfm_segments(ctx: Ctx, as_of: AsOf = None,
 def lifecycle_stages(ctx: Ctx, as_of: AsOf = None,
                      window_days: WindowDays = buys.SUMMARY_WINDOW_DAYS) -> dict[str, Any]:
     """Members per lifecycle stage (with the thresholds used) and the value pyramid."""
-    day = _day(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     thresholds = lifecycle.Thresholds()
     staged = lifecycle.pyramid(lifecycle.lifecycle(_store(ctx), day, thresholds,
                                                    window_days))
@@ -217,6 +208,6 @@ def churn_evaluation(ctx: Ctx, as_of: AsOf = None,
                      ) -> dict[str, Any]:
     """The churn models' ROC AUC on a held-out period beside the baselines (recency alone,
     BG/NBD expected purchases), with the sizes and churn rates of both periods."""
-    day = _day(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     found, _ = churn.evaluate(_store(ctx), day, horizon_days, cutoff, _tier_levels(ctx))
     return churn.evaluation_json(found)

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 
 from memberops.api import idempotent
 from memberops.api.deps import Context, authorize
+from memberops.api.paging import id_cursor
 from memberops.api.permissions import API_PREFIX
-from memberops.api.routes.wallet import _cursor  # one rule for id cursors
 from memberops.orders import queries, service
 from memberops.orders.schemas import (
     OrderCreate,
@@ -102,7 +102,7 @@ def list_orders(ctx: Ctx, store: Annotated[str | None, Query(max_length=60)] = N
     """Orders newest first, optionally of one store."""
     with ctx.uow(readonly=True) as uow:
         rows = queries.orders(uow.session, store=store, limit=limit,
-                              before_id=_cursor(cursor))
+                              before_id=id_cursor(cursor))
         return _page(rows, limit)
 
 
@@ -112,5 +112,5 @@ def member_orders(member_id: MemberId, ctx: Ctx, limit: Limit = 50,
     """A member's orders, newest first."""
     with ctx.uow(readonly=True) as uow:
         rows = queries.orders(uow.session, member_id=member_id, limit=limit,
-                              before_id=_cursor(cursor))
+                              before_id=id_cursor(cursor))
         return _page(rows, limit)

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 from memberops.analytics import segments as rules
 from memberops.api import idempotent
 from memberops.api.deps import Context, authorize
+from memberops.api.paging import as_of_day, id_cursor
 from memberops.api.permissions import API_PREFIX
-from memberops.errors import ValidationFailed, field_error
 from memberops.segments import service
 from memberops.segments.models import Segment, SegmentSnapshot
 from memberops.uow import UnitOfWork
@@ -107,24 +107,6 @@ class SnapshotPage(BaseModel):
     next_cursor: str | None
 
 
-def _day(ctx: Context, as_of: date | None) -> date:
-    today = ctx.services.clock.today()
-    if as_of is None:
-        return today
-    if as_of > today:
-        raise field_error("as_of", f"{as_of.isoformat()} is after today ({today.isoformat()})")
-    return as_of
-
-
-def _cursor(cursor: str | None) -> int | None:
-    # Cursors are opaque to clients; they carry the last id seen.
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise ValidationFailed("invalid cursor; start again without it", code="invalid_cursor")
-    return int(cursor)
-
-
 def _next(ids: list[int], limit: int) -> str | None:
     return str(ids[-1]) if len(ids) == limit else None
 
@@ -138,14 +120,14 @@ def preview(body: PreviewRequest, ctx: Ctx, as_of: AsOf = None) -> dict[str, Any
     """How many members a definition selects as of the date, and the first ten (id and
     tier); nothing is stored. 422 `validation_error` names each fault's path."""
     definition = rules.parse(body.definition)
-    return rules.preview(_data(ctx), definition, _day(ctx, as_of))
+    return rules.preview(_data(ctx), definition, as_of_day(ctx, as_of))
 
 
 @router.get("/segments", response_model=SegmentPage)
 def list_segments(ctx: Ctx, limit: Limit = 100, cursor: str | None = None) -> SegmentPage:
     """Saved segments, newest first."""
     with ctx.uow(readonly=True) as uow:
-        found = service.list_segments(uow, limit=limit, after=_cursor(cursor))
+        found = service.list_segments(uow, limit=limit, after=id_cursor(cursor))
         return SegmentPage(items=[SegmentRead.of(s) for s in found],
                            next_cursor=_next([s.id for s in found], limit))
 
@@ -193,7 +175,7 @@ async def take_snapshot(segment_id: SegmentId, request: Request, ctx: Ctx,
                         as_of: AsOf = None) -> JSONResponse:
     """Evaluate the segment as of the date and freeze its members; with an Idempotency-Key
     a repeat returns the first snapshot instead of taking another."""
-    day = _day(ctx, as_of)
+    day = as_of_day(ctx, as_of)
     data = await to_thread.run_sync(_data, ctx)
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
@@ -207,7 +189,7 @@ def list_snapshots(segment_id: SegmentId, ctx: Ctx, limit: Limit = 100,
                    cursor: str | None = None) -> SnapshotPage:
     """A segment's snapshots, newest first."""
     with ctx.uow(readonly=True) as uow:
-        found = service.snapshots(uow, segment_id, limit=limit, after=_cursor(cursor))
+        found = service.snapshots(uow, segment_id, limit=limit, after=id_cursor(cursor))
         return SnapshotPage(items=[SnapshotRead.of(s) for s in found],
                             next_cursor=_next([s.id for s in found], limit))
 

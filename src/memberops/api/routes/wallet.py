@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from memberops.api import idempotent
 from memberops.api.deps import Context, authorize
+from memberops.api.paging import id_cursor
 from memberops.api.permissions import API_PREFIX
-from memberops.errors import ValidationFailed
 from memberops.uow import UnitOfWork
 from memberops.wallet import queries, service
 from memberops.wallet.schemas import (
@@ -44,15 +44,6 @@ KEYED = {409: {"description": "reference or Idempotency-Key reused with another 
          422: {"description": "invalid input or a rule refused it; nothing changed"}}
 
 
-def _cursor(cursor: str | None) -> int | None:
-    # Cursors are opaque to clients; they carry the last id seen.
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise ValidationFailed("invalid cursor; start again without it", code="invalid_cursor")
-    return int(cursor)
-
-
 def _next(items: list[Any], limit: int, attr: str = "id") -> str | None:
     return str(getattr(items[-1], attr)) if len(items) == limit else None
 
@@ -76,7 +67,7 @@ def list_recharges(member_id: MemberId, ctx: Ctx, limit: Limit = 50,
     """A member's recharges, newest first."""
     with ctx.uow(readonly=True) as uow:
         rows = queries.recharges(uow.session, member_id, limit=limit,
-                                 before_id=_cursor(cursor))
+                                 before_id=id_cursor(cursor))
         return RechargePage(items=[RechargeRead.of(r) for r in rows],
                             next_cursor=_next(rows, limit))
 
@@ -94,7 +85,7 @@ def statement(member_id: MemberId, ctx: Ctx, limit: Limit = 100,
     """Every wallet movement, newest first, with principal and bonus after it."""
     with ctx.uow(readonly=True) as uow:
         lines = queries.statement(uow.session, member_id, limit=limit,
-                                  before_entry_id=_cursor(cursor))
+                                  before_entry_id=id_cursor(cursor))
     return Statement(items=[StatementLineRead.of(x) for x in lines],
                      next_cursor=_next(lines, limit, "entry_id"))
 
@@ -116,7 +107,7 @@ def list_payments(member_id: MemberId, ctx: Ctx, limit: Limit = 50,
     """A member's wallet payments, newest first, with what was refunded of each."""
     with ctx.uow(readonly=True) as uow:
         rows = queries.payments(uow.session, member_id, limit=limit,
-                                before_id=_cursor(cursor))
+                                before_id=id_cursor(cursor))
         return PaymentPage(items=[PaymentRead.of(r) for r in rows],
                            next_cursor=_next(rows, limit))
 
@@ -135,7 +126,7 @@ async def payment_callback(payment_ref: Ref, body: PaymentCallback, request: Req
 def review_queue(ctx: Ctx, limit: Limit = 100, cursor: str | None = None) -> RechargePage:
     """Recharges held for review, oldest first."""
     with ctx.uow(readonly=True) as uow:
-        rows = queries.review_queue(uow.session, limit=limit, after_id=_cursor(cursor))
+        rows = queries.review_queue(uow.session, limit=limit, after_id=id_cursor(cursor))
         return RechargePage(items=[RechargeRead.of(r) for r in rows],
                             next_cursor=_next(rows, limit))
 

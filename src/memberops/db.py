@@ -144,26 +144,27 @@ class QueuedWriterConnection(sqlite3.Connection):
 
     queue: WriterQueue | None = None
 
+    def _leave(self) -> None:
+        if self.queue is not None:
+            self.queue.leave(self)
+
     def commit(self) -> None:
         try:
             super().commit()
         finally:
-            if self.queue is not None:
-                self.queue.leave(self)
+            self._leave()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            if self.queue is not None:
-                self.queue.leave(self)
+            self._leave()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            if self.queue is not None:
-                self.queue.leave(self)
+            self._leave()
 
 
 def _begin_immediate(conn: Any) -> None:

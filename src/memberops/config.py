@@ -36,6 +36,18 @@ class Settings(BaseSettings):
         default="itemknn", pattern="^(itemknn|buy_again|popular)$",
         description="the default of the recommendations (API and CLI): the method that won "
                     "`memberops analytics crosssell evaluate` on the demo (docs/crosssell.md)")
+    console_secret: str | None = Field(
+        default=None,
+        description="signs the console's session cookie; unset, each server start makes a new "
+                    "one (everyone signs in again after a restart)")
+    console_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60,
+        description="a console session ends after this long without a page or action")
+    console_session_hours: int = Field(
+        default=12, ge=1, le=24 * 7, description="and after this long in any case")
+    console_state_dir: str = Field(
+        default=".memberops-console",
+        description="where the console keeps its signed-in sessions (one small file each)")
 
     @field_validator("timezone")
     @classmethod

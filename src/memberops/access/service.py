@@ -181,3 +181,15 @@ def verify_operator_login(uow: UnitOfWork, *, username: str, password: str) -> O
         operator.password_hash = hash_password(password)
     operator.last_login_at = uow.clock.now()
     return operator
+
+
+def set_operator_language(uow: UnitOfWork, operator_id: int, language: str) -> Operator:
+    """The console language an operator chose; kept on the account for every browser."""
+    if language not in ("zh-CN", "en"):
+        raise ValidationFailed("language must be zh-CN or en",
+                               errors=[{"field": "language", "reason": "unknown"}])
+    operator = uow.session.get(Operator, operator_id)
+    if operator is None:
+        raise NotFound(f"operator {operator_id} not found")
+    operator.language = language
+    return operator

@@ -123,6 +123,7 @@ def _summary(result: DemoResult, base: str) -> Panel:
     grid.add_row("Members", f"{result.members:,}{made}")
     _order_rows(grid, result.figures)
     _value_rows(grid, result.figures)
+    grid.add_row("Console", f"{base}/console")
     grid.add_row("API", f"{base}/api/v1")
     grid.add_row("Docs", f"{base}/docs")
     grid.add_row("Sign-in", f"username {result.username}")

@@ -1,4 +1,4 @@
-"""`memberops serve`: the API, its docs and (later) the console."""
+"""`memberops serve`: the API, its docs and the operators' console."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 
-from memberops import logs
+from memberops import console, logs
 from memberops.api.app import create_app
 from memberops.cli.common import handle_errors, settings
 from memberops.migrate import require_current
@@ -19,14 +19,24 @@ def served_app() -> FastAPI:
     return create_app(cfg)
 
 
+def app_with_console() -> FastAPI:
+    """The API with the console at /console: one server process (see memberops.console)."""
+    cfg = settings()
+    app = create_app(cfg)
+    console.mount(app, app.state.services)
+    return app
+
+
 def run_server(host: str, port: int, workers: int = 1) -> None:
     cfg = settings()
     logs.configure(cfg.log_level, cfg.log_format)
     require_current(cfg.database_url)
     if workers == 1:
-        uvicorn.run(create_app(cfg), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(app_with_console(), host=host, port=port, log_config=None,
+                    access_log=False)
     else:
-        # Several processes: each has its own pool and its own rate-limit counters.
+        # Several processes: each has its own pool and its own rate-limit counters. The
+        # console keeps each open page in the process that served it, so it is left out.
         uvicorn.run("memberops.cli.serve:served_app", factory=True, workers=workers,
                     host=host, port=port, log_config=None, access_log=False)
 
@@ -34,6 +44,9 @@ def run_server(host: str, port: int, workers: int = 1) -> None:
 @handle_errors
 def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
           port: int = typer.Option(8000, min=1, max=65535),
-          workers: int = typer.Option(1, min=1, max=64, help="server processes")) -> None:
-    """Serve the API (/api/v1) with its docs (/docs); refuses an unmigrated database."""
+          workers: int = typer.Option(
+              1, min=1, max=64, help="server processes (the console is served with 1)"),
+          ) -> None:
+    """Serve the API (/api/v1), its docs (/docs) and the console (/console, one process);
+    refuses an unmigrated database."""
     run_server(host, port, workers)

@@ -1,0 +1,61 @@
+"""The operators' console (NiceGUI), served at /console beside the API.
+
+One module per area; each has `register()`, which declares its pages. `mount` registers
+them all and mounts NiceGUI's app on the API's FastAPI app. NiceGUI keeps each open
+page's state in the server process, so the console is served by a single process
+(`memberops serve --workers 1`, the default).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from nicegui import app as nicegui_app
+from nicegui import ui
+from nicegui.storage import Storage
+
+from memberops.api.deps import Services
+from memberops.console import state
+
+MOUNT_PATH = "/console"
+
+
+def register_pages(services: Services) -> None:
+    """Declare every console page (also what the console tests do)."""
+    from memberops.console import (
+        audit_log,
+        dashboard,
+        member,
+        members,
+        programme,
+        review,
+        segments,
+        signin,
+    )
+
+    state.set_services(services)
+    for module in (signin, dashboard, members, member, segments, programme, review, audit_log):
+        module.register()
+
+
+def mount(app: FastAPI, services: Services, *, state_dir: Path | None = None) -> None:
+    """Serve the console at /console on `app` (the API's app)."""
+    directory = state_dir or Path(services.settings.console_state_dir)
+    Storage.path = directory.expanduser().resolve()
+    nicegui_app.storage = Storage()  # picks up the path above
+    register_pages(services)
+
+    @app.get("/", include_in_schema=False)
+    def _home() -> RedirectResponse:
+        return RedirectResponse(MOUNT_PATH + "/")
+
+    @app.get(MOUNT_PATH, include_in_schema=False)
+    def _console() -> RedirectResponse:
+        return RedirectResponse(MOUNT_PATH + "/")
+
+    secret = services.settings.console_secret or secrets.token_urlsafe(32)
+    ui.run_with(app, mount_path=MOUNT_PATH, title="memberops", storage_secret=secret,
+                show_welcome_message=False, favicon="💳")

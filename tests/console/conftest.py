@@ -1,0 +1,89 @@
+"""The console under NiceGUI's simulated user: the real pages, sessions and database, with
+the browser replaced by NiceGUI's test client (tests/console/test_browser.py uses a real
+Chromium)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from nicegui import Client, core, ui
+from nicegui.functions.download import download
+from nicegui.functions.navigate import Navigate
+from nicegui.functions.notify import notify
+from nicegui.testing import User
+from nicegui.testing.general import nicegui_reset_globals
+
+from memberops import console
+from memberops.access import service as access_service
+from memberops.api.deps import build_services
+from memberops.clock import FixedClock
+from memberops.config import Settings
+from memberops.db import Database
+from memberops.uow import UnitOfWork
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Console:
+    """A simulated browser on the console, and the means to set the scene."""
+
+    user: User
+    db: Database
+    clock: FixedClock
+    make_uow: Callable[..., UnitOfWork]
+
+    def operator(self, role: str, *, language: str = "en", username: str | None = None,
+                 ) -> str:
+        """An operator account of `role` (made once); its username."""
+        username = username or f"{role}-op"
+        with self.make_uow() as uow:
+            known = {o.username for o in access_service.list_operators(uow.session)}
+            if username not in known:
+                access_service.create_operator(uow, username=username, password=PASSWORD,
+                                               role=role, language=language,
+                                               display_name=f"{role.title()} Op")
+        return username
+
+    async def sign_in(self, role: str = "admin", *, language: str = "en",
+                      then: str = "/") -> None:
+        """Sign in as a new operator of `role` through the sign-in page, then open `then`."""
+        username = self.operator(role, language=language)
+        await self.user.open(f"/signin?lang=en&next={then}")
+        self.user.find(marker="username").type(username)
+        self.user.find(marker="password").type(PASSWORD)
+        self.user.find(marker="submit").click()
+        await self.user.should_see(marker="signout")
+
+
+@pytest.fixture
+async def console_app(db: Database, clock: FixedClock, tmp_path: Path,
+                      make_uow: Callable[..., UnitOfWork]) -> AsyncIterator[Console]:
+    """The console's pages on a fresh database, with a simulated browser."""
+    services = build_services(Settings(database_url=db.url), db, clock)
+    with nicegui_reset_globals():
+        os.environ["NICEGUI_USER_SIMULATION"] = "true"
+        try:
+            console.mount(FastAPI(), services, state_dir=tmp_path / "console-state")
+            async with core.app.router.lifespan_context(core.app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
+                yield Console(User(client), db, clock, make_uow)
+        finally:
+            # Our page modules stay imported: NiceGUI would otherwise drop them from
+            # sys.modules after each test.
+            Client.page_routes.clear()
+            os.environ.pop("NICEGUI_USER_SIMULATION", None)
+            ui.navigate = Navigate()
+            ui.notify = notify
+            ui.download = download

@@ -25,7 +25,7 @@ def seed(make_uow, clock) -> None:
 def expected(members, sort: str) -> list[int]:
     name = sort.lstrip("-")
     key = {"id": lambda m: (m.id,), "joined_at": lambda m: (m.joined_at, m.id),
-           "name": lambda m: (m.name or "", m.id)}[name]
+           "name": lambda m: (m.name or "", m.id), "tier": lambda m: (m.tier, m.id)}[name]
     return [m.id for m in sorted(members, key=key, reverse=sort.startswith("-"))]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date, datetime, tzinfo
 from typing import IO, Any, Literal
 
@@ -144,6 +144,9 @@ def write_xlsx(rows: Iterable[list[Cell]], target: IO[bytes],
 
 def record_export(uow: UnitOfWork, filters: MemberFilter, *, fmt: Format, rows: int) -> None:
     """Bulk personal data leaves the system: say who took what, in the audit log."""
-    criteria = {k: v for k, v in asdict(filters).items() if v is not None}
+    criteria: dict[str, Any] = {f.name: getattr(filters, f.name) for f in fields(filters)
+                                if getattr(filters, f.name) is not None}
+    if filters.among is not None:  # a select of ids: named by its label
+        criteria["among"] = filters.among.label
     audit.record(uow, action="members.exported", target_type="member_export", target_id=fmt,
                  changes=audit.diff({}, {"filters": criteria, "rows": rows}))

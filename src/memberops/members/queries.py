@@ -18,8 +18,18 @@ from memberops.members.models import Member, MemberTag
 from memberops.members.schemas import TimelineEntry
 from memberops.outbox import OutboxEvent
 
-SORTS = ("-id", "id", "-joined_at", "joined_at", "name", "-name")
+SORTS = ("-id", "id", "-joined_at", "joined_at", "name", "-name", "tier", "-tier")
 MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class MemberSet:
+    """Members chosen by another domain (a segment snapshot's, say) as a select of their
+    ids, so a search can be narrowed to them inside the database; `label` names the set
+    in the audit log of an export."""
+
+    label: str
+    ids: Select[Any]
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class MemberFilter:
     """Every criterion is optional; all given ones must hold (AND)."""
 
     phone: str | None = None
+    phone_ending: str | None = None  # the last digits (3 or more), as a member reads them out
     email: str | None = None
     q: str | None = None  # a fragment of name, phone digits or email
     tag: str | None = None
@@ -37,6 +48,7 @@ class MemberFilter:
     referrer_id: int | None = None
     joined_from: datetime | None = None  # inclusive
     joined_to: datetime | None = None  # exclusive
+    among: MemberSet | None = None
 
     def is_empty(self) -> bool:
         return all(v is None for v in self.__dict__.values())
@@ -57,6 +69,8 @@ def filtered(filters: MemberFilter) -> Select[Member]:
     stmt = select(Member)
     if filters.phone:
         stmt = stmt.where(Member.phone == rules.phone_search_key(filters.phone))
+    if filters.phone_ending:
+        stmt = stmt.where(Member.phone.like("%" + _phone_ending(filters.phone_ending)))
     if filters.email:
         stmt = stmt.where(func.lower(Member.email) == filters.email.strip().lower())
     if filters.q:
@@ -82,14 +96,24 @@ def filtered(filters: MemberFilter) -> Select[Member]:
         stmt = stmt.where(Member.joined_at >= filters.joined_from)
     if filters.joined_to:
         stmt = stmt.where(Member.joined_at < filters.joined_to)
+    if filters.among is not None:
+        stmt = stmt.where(Member.id.in_(filters.among.ids))
     return stmt
+
+
+def _phone_ending(raw: str) -> str:
+    digits = raw.strip()
+    if not digits.isdigit() or not 3 <= len(digits) <= 15:
+        raise ValidationFailed("phone_ending: the last 3 to 15 digits of a phone",
+                               code="invalid_phone_ending")
+    return digits
 
 
 def _sort_key(sort: str) -> tuple[Any, bool]:
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     column = {"id": Member.id, "joined_at": Member.joined_at,
-              "name": func.coalesce(Member.name, "")}[name]
+              "name": func.coalesce(Member.name, ""), "tier": Member.tier}[name]
     return column, descending
 
 
@@ -100,6 +124,8 @@ def encode_cursor(sort: str, member: Member) -> str:
         value = member.joined_at.isoformat()
     elif name == "name":
         value = member.name or ""
+    elif name == "tier":
+        value = member.tier
     raw = json.dumps([sort, value, member.id], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -119,12 +145,16 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 def search(session: Session, filters: MemberFilter, *, limit: int = 50,
-           cursor: str | None = None, sort: str = "-id") -> Page:
-    """One page of members matching the filter, in the given order."""
+           cursor: str | None = None, sort: str = "-id", offset: int = 0) -> Page:
+    """One page of members matching the filter, in the given order: after `cursor`, or
+    (for a jump to a page far away, as the console's pager allows) after `offset` rows."""
     if sort not in SORTS:
         raise ValidationFailed(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort")
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1–{MAX_LIMIT}", code="invalid_limit")
+    if offset < 0 or (offset and cursor):
+        raise ValidationFailed("offset: 0 or more, and not with a cursor",
+                               code="invalid_offset")
     column, descending = _sort_key(sort)
     stmt = filtered(filters)
     if cursor:
@@ -134,7 +164,8 @@ def search(session: Session, filters: MemberFilter, *, limit: int = 50,
         else:
             stmt = stmt.where(or_(column > value, and_(column == value, Member.id > last_id)))
     order = (column.desc(), Member.id.desc()) if descending else (column.asc(), Member.id.asc())
-    rows = list(session.execute(stmt.order_by(*order).limit(limit + 1)).scalars())
+    stmt = stmt.order_by(*order).limit(limit + 1)
+    rows = list(session.execute(stmt.offset(offset) if offset else stmt).scalars())
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from memberops.analytics import segments as rules
@@ -181,3 +181,21 @@ def snapshot_segment(uow: UnitOfWork, snapshot_id: int) -> int:
     if found is None:
         raise NotFound(f"no snapshot {snapshot_id}", code="snapshot_not_found")
     return found.segment_id
+
+
+def latest_snapshots(uow: UnitOfWork, segment_ids: list[int]) -> dict[int, SegmentSnapshot]:
+    """The newest snapshot of each of the segments that has one (for lists of segments)."""
+    if not segment_ids:
+        return {}
+    newest = (select(func.max(SegmentSnapshot.id))
+              .where(SegmentSnapshot.segment_id.in_(segment_ids))
+              .group_by(SegmentSnapshot.segment_id))
+    found = uow.session.scalars(select(SegmentSnapshot).where(SegmentSnapshot.id.in_(newest)))
+    return {s.segment_id: s for s in found}
+
+
+def member_ids(snapshot_id: int) -> Select[Any]:
+    """A select of the member ids frozen in a snapshot, to narrow a member search to them
+    inside the database (a snapshot may hold millions)."""
+    return (select(SegmentSnapshotMember.member_id)
+            .where(SegmentSnapshotMember.snapshot_id == snapshot_id))

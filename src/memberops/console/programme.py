@@ -190,7 +190,8 @@ class ConfigForm:
         self.inputs: dict[str, Any] = {}
         with ui.row().classes("w-full gap-3"):
             for f in self.spec.fields:
-                self.inputs[f.key] = self._input(f, forms.get(data, f.key), f.key)
+                self.inputs[f.key] = self._input(
+                    f, forms.to_input(forms.get(data, f.key), f.unit), f.key)
         self.rows: list[tuple[Data, dict[str, Any]]] = []
         self.rows_box = ui.column().classes("w-full gap-1")
         if self.spec.rows is not None:
@@ -205,13 +206,14 @@ class ConfigForm:
             .props("color=primary").mark(f"{self.kind}-save")
 
     def _input(self, f: Field, value: Any, marker: str) -> Any:
+        """An input for `f` showing `value` as entered (yuan, not fen)."""
         mark = f"{self.kind}-{marker}"
         if f.unit == "bool":
             return ui.checkbox(f.label, value=bool(value)).mark(mark)
         if f.unit == "text":
             text = value if isinstance(value, str) else "" if value is None else str(value)
             return ui.input(f.label, value=text).props("dense outlined").mark(mark)
-        number = ui.number(f.label, value=forms.to_input(value, f.unit)) \
+        number = ui.number(f.label, value=value) \
             .props("dense outlined" + (" prefix=¥" if f.unit == "yuan" else "")
                    + (" suffix=%" if f.unit == "pct" else "")).classes("w-40").mark(mark)
         return number
@@ -226,7 +228,8 @@ class ConfigForm:
             for n, (base, raw) in enumerate(rows):
                 with ui.row().classes("items-center gap-2 no-wrap"):
                     inputs = {c.key: self._input(
-                        c, raw[c.key] if raw is not None else forms.get(base, c.key),
+                        c, raw[c.key] if raw is not None else
+                        forms.to_input(forms.get(base, c.key), c.unit),
                         f"{spec_rows.key}-{n}-{c.key}") for c in spec_rows.columns}
                     ui.button(icon="delete", on_click=lambda _, n=n: self._remove_row(n)) \
                         .props("flat dense round color=negative") \

@@ -15,7 +15,7 @@ from memberops.audit.models import AuditEntry
 from memberops.coupons.models import CouponTemplate
 from memberops.programme.models import ConfigVersion
 from memberops.wallet import service as wallet_service
-from tests.console.conftest import Console
+from tests.console.conftest import PASSWORD, Console
 from tests.coupons_helpers import template
 from tests.tiers_helpers import new_member, spend
 from tests.wallet_helpers import configure
@@ -44,10 +44,14 @@ def versions(app: Console, kind: str) -> list[tuple[int, str | None, dict[str, A
 
 async def open_page(app: Console, role: str = "admin", language: str = "en",
                     tab: str = "tiers") -> None:
-    """Sign in, then open the page (it loads every configuration: more than the sign-in
-    helper waits for)."""
-    await app.sign_in(role, language=language, then="/members")
-    await app.user.open(f"/programme?tab={tab}")
+    """Sign in through the sign-in page, then open the programme page (it loads every
+    configuration: longer than the conftest's sign-in helper waits for)."""
+    username = app.operator(role, language=language)
+    await app.user.open(f"/signin?lang=en&next=/programme?tab={tab}")
+    app.user.find(marker="username").type(username)
+    app.user.find(marker="password").type(PASSWORD)
+    app.user.find(marker="submit").click()
+    await app.user.should_see(marker="plans-rows", retries=100)  # the last tab, drawn last
 
 
 async def confirm(app: Console, reason: str = "spring review") -> None:
@@ -356,3 +360,44 @@ async def test_labels_are_in_chinese_for_a_chinese_operator(console_app: Console
         await app.user.should_see(label)
     assert rows(app, "tiers-rows")[1]["name_zh"] == "银卡"
     await app.user.should_see("版本 0：参考方案，未修改过")
+
+
+async def test_a_tier_is_added_to_the_ladder(console_app: Console) -> None:
+    app = console_app
+    await open_page(app, "operator")
+    app.user.find(marker="tiers-add-row").click()
+    for column, value in (("code", "black"), ("name_zh", "黑卡"), ("name_en", "Black"),
+                          ("qualify.net_spend", 50_000), ("benefits.discount_pct", 10),
+                          ("benefits.points_multiplier_pct", 2.5)):
+        set_value(app, f"tiers-tiers-4-{column}", value)
+    app.user.find(marker="tiers-save").click()
+    await app.user.should_see(marker="whatif")
+    await confirm(app, "a tier above Diamond")
+    await app.user.should_see("Saved as version 1.")
+    [(_, _, data)] = versions(app, "tiers")
+    assert data["tiers"][4]["code"] == "black"
+    assert data["tiers"][4]["qualify"]["net_spend"] == 5_000_000
+    assert data["tiers"][4]["benefits"]["points_multiplier_pct"] == 250
+    assert rows(app, "tiers-rows")[4]["benefits.points_multiplier_pct"] == "×2.5"
+
+
+async def test_a_template_code_in_use_is_refused_and_a_lost_right_too(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "spend200")
+    await open_page(app, "operator", tab="coupons")
+    set_value(app, "coupon-code", "spend200")
+    set_value(app, "coupon-name", "again")
+    set_value(app, "coupon-amount_off", 10)
+    set_value(app, "coupon-valid_days", 7)
+    app.user.find(marker="coupon-create").click()
+    app.user.find(marker="confirm").click()
+    await app.user.should_see("a coupon template with code 'spend200' already exists")
+    assert len(coupon_templates(app)) == 1
+    with app.make_uow() as uow:  # the role is changed while the page is open
+        uow.session.execute(update(Operator).where(Operator.username == "operator-op")
+                            .values(role="finance"))
+    app.user.find(marker="coupon-pause-spend200").click()
+    await confirm(app, "no longer allowed")
+    await app.user.should_see("Your role (finance) may not do this.")
+    assert coupon_templates(app)["spend200"][0] == "active"

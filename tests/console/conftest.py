@@ -64,7 +64,8 @@ class Console:
         self.user.find(marker="username").type(username)
         self.user.find(marker="password").type(PASSWORD)
         self.user.find(marker="submit").click()
-        await self.user.should_see(marker="signout")
+        # Argon2 and the navigation take a moment on a busy machine.
+        await self.user.should_see(marker="signout", retries=100)
 
 
 @pytest.fixture

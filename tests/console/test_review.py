@@ -139,7 +139,7 @@ async def test_cancel_changes_nothing(console_app: Console, scene: dict[str, int
     console_app.user.find(marker="review-table").trigger("approve", {"id": scene["first"]})
     await console_app.user.should_see("Approve recharge")
     console_app.user.find(marker="cancel").click()
-    assert not any(dialog.value for dialog in console_app.user.find(ui.dialog).elements)
+    await console_app.user.should_not_see(ui.dialog)  # closed, and gone from the page
     assert recharge_state(console_app, scene["first"]) == ("pending_review", "held")
     assert wallet(console_app.db, scene["zhang"])["total"] == 0
     assert len(rows(console_app)) == 2
@@ -165,17 +165,25 @@ async def test_a_recharge_decided_in_another_tab_is_refused_and_leaves_the_queue
     with console_app.make_uow(OTHER_REVIEWER) as uow:
         wallet_service.approve(uow, scene["first"], "approved elsewhere")
     credited = wallet(console_app.db, scene["zhang"])
-    for action in ("approve", "reject"):  # a double click, or a change of mind
-        await decide(console_app, action, scene["first"], "my decision")
-        await console_app.user.should_see(
-            f"recharge {scene['first']} was already approved by operator:other-finance")
+    await decide(console_app, "approve", scene["first"], "my decision")
+    await console_app.user.should_see(
+        f"recharge {scene['first']} was already approved by operator:other-finance")
     assert wallet(console_app.db, scene["zhang"]) == credited
     assert recharge_state(console_app, scene["first"]) == ("settled", "approved")
     assert [r["id"] for r in rows(console_app)] == [scene["second"]]
+    # The other reviewer rejects the second while this page still shows it.
+    with console_app.make_uow(OTHER_REVIEWER) as uow:
+        wallet_service.reject(uow, scene["second"], "rejected elsewhere")
+    await decide(console_app, "reject", scene["second"], "my decision")
+    await console_app.user.should_see(
+        f"recharge {scene['second']} was already rejected by operator:other-finance")
+    assert recharge_state(console_app, scene["second"])[1] == "rejected"
+    assert wallet(console_app.db, scene["li"])["total"] == 0
+    assert rows(console_app) == []
     with console_app.db.session(readonly=True) as session:
         decisions = session.execute(select(AuditEntry.actor_name).where(
             AuditEntry.action.like("risk.review_%"))).scalars().all()
-    assert decisions == ["other-finance"]
+    assert decisions == ["other-finance", "other-finance"]
 
 
 async def test_a_member_name_opens_the_member_page(console_app: Console,

@@ -181,4 +181,6 @@ def confirm(title: str, message: str, on_confirm: Callable[[str], Awaitable[bool
             ui.button(t("Cancel", "取消"), on_click=dialog.close).props("flat").mark("cancel")
             ui.button(label or t("Confirm", "确认"), on_click=go).props("color=primary") \
                 .mark("confirm")
+    # A closed dialog is gone for good (a page that asks often does not pile them up).
+    dialog.on_value_change(lambda e: None if e.value else dialog.delete())
     dialog.open()

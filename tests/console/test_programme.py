@@ -100,6 +100,10 @@ async def test_a_tier_change_shows_the_what_if_and_saves_a_new_version_with_the_
     moves = [m.text for m in app.user.find(marker="whatif-move").elements]
     assert moves == ["Regular → Silver: 1"]
     await app.user.should_see("2 members: 1 would move up, 0 down")
+    per_tier = {r["tier"]: (r["baseline"], r["proposed"], r["up"], r["down"])
+                for r in rows(app, "whatif-tiers")}
+    assert per_tier["Regular"] == (1, 0, 1, 0)
+    assert per_tier["Silver"] == (1, 2, 0, 0)
     # the member at ¥600 would get Silver's 2%: ¥12.00 more discount over the window
     cost = element(app, "whatif-cost").text
     assert "¥24.00 → ¥36.00 (+¥12.00)" in cost
@@ -127,8 +131,15 @@ async def test_an_invalid_ladder_shows_the_validators_words_and_saves_nothing(
     set_value(app, "tiers-tiers-1-qualify.net_spend", 6_000)  # above Gold's ¥5,000
     app.user.find(marker="tiers-save").click()
     await app.user.should_see("Not saved — please correct:")
-    await app.user.should_see("net_spend thresholds must rise strictly up the ladder")
+    await app.user.should_see("Tier ladder (lowest first): net_spend thresholds must rise "
+                              "strictly up the ladder")
     await app.user.should_not_see(marker="reason")
+    set_value(app, "tiers-tiers-1-qualify.net_spend", 1_000)
+    set_value(app, "tiers-tiers-2-benefits.discount_pct", 150)
+    app.user.find(marker="tiers-save").click()
+    await app.user.should_see("Tier ladder (lowest first) #3 · Discount: Input should be less "
+                              "than or equal to 100")
+    set_value(app, "tiers-tiers-2-benefits.discount_pct", 5)
     set_value(app, "tiers-tiers-1-qualify.net_spend", 1_000.005)
     app.user.find(marker="tiers-save").click()
     await app.user.should_see("Net spend at least: at most two decimals")
@@ -253,7 +264,8 @@ async def test_the_plus_plan_is_edited_in_yuan(console_app: Console) -> None:
         == (12_900, 200)
     set_value(app, "plans-plans-0-price", 0)
     app.user.find(marker="plans-save").click()
-    await app.user.should_see("plans.PLUS.price: Input should be greater than or equal to 1")
+    await app.user.should_see(
+        "Paid membership plans PLUS · Price: Input should be greater than or equal to 1")
     assert len(versions(app, "plans")) == 1
 
 

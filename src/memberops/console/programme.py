@@ -66,12 +66,12 @@ async def read(who: SignedIn, work: Callable[[UnitOfWork], T]) -> T:
     return cast(T, await run.io_bound(in_uow))
 
 
-def problems_of(kind: str, data: Data) -> list[str]:
+def problems_of(spec: Spec, data: Data) -> list[str]:
     """The configuration's own validator on `data`: each problem as `where: what`."""
     try:
-        KINDS[kind].model_validate(data)
+        KINDS[spec.kind].model_validate(data)
     except ValidationError as exc:
-        return [f"{'.'.join(str(p) for p in e['loc']) or t('configuration', '配置')}: "
+        return [f"{forms.where(spec, tuple(e['loc']))}: "
                 f"{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors()]
     return []
 
@@ -192,7 +192,7 @@ class ConfigForm:
             for f in self.spec.fields:
                 self.inputs[f.key] = self._input(
                     f, forms.to_input(forms.get(data, f.key), f.unit), f.key)
-        self.rows: list[tuple[Data, dict[str, Any]]] = []
+        self.rows: list[tuple[Data, dict[str, Any]]] = []  # (stored row, its inputs)
         self.rows_box = ui.column().classes("w-full gap-1")
         if self.spec.rows is not None:
             self._draw_rows([(row, None) for row in data.get(self.spec.rows.key) or []])
@@ -239,12 +239,8 @@ class ConfigForm:
                 .props("flat dense no-caps").mark(f"{self.kind}-add-row")
 
     def _raw_rows(self) -> list[tuple[Data, dict[str, Any] | None]]:
-        return [(base, {k: self._raw(w) for k, w in inputs.items()})
-                for base, inputs in self.rows]
-
-    @staticmethod
-    def _raw(widget: Any) -> Any:
-        return widget.value
+        """Each row with what is entered now, to draw it again after adding or removing."""
+        return [(base, {k: w.value for k, w in inputs.items()}) for base, inputs in self.rows]
 
     def _add_row(self) -> None:
         assert self.spec.rows is not None
@@ -303,7 +299,7 @@ class ConfigForm:
 
     async def save(self) -> None:
         data, problems = self.proposed()
-        problems = problems or problems_of(self.kind, data)
+        problems = problems or problems_of(self.spec, data)
         self._show_errors(problems)
         if problems:
             return

@@ -246,6 +246,24 @@ PLANS = Spec(
 SPECS = {spec.kind: spec for spec in (TIERS, EARNING, RECHARGE, WALLET, RISK, PLANS)}
 
 
+def where(spec: Spec, loc: tuple[Any, ...]) -> str:
+    """Where a validation problem is, in the form's own words: ("tiers", 1, "qualify",
+    "net_spend") → "Tier ladder (lowest first) #2 · Net spend at least"."""
+    path = [str(p) for p in loc]
+    if not path:
+        return t("Configuration", "配置")
+    named = {f.key: f.label for f in spec.fields}
+    if spec.rows is not None and path[0] == spec.rows.key:
+        place = t(spec.rows.en, spec.rows.zh)
+        if len(path) > 1:
+            place += f" #{int(path[1]) + 1}" if path[1].isdigit() else f" {path[1]}"
+        columns = {c.key: c.label for c in spec.rows.columns}
+        rest = ".".join(path[2:])
+        return f"{place} · {columns.get(rest, rest)}" if rest else place
+    key = ".".join(path)
+    return named.get(key, key)
+
+
 def rest_of(spec: Spec, data: Data) -> Data:
     """The part of a configuration the structured inputs do not cover (edited as JSON)."""
     return {k: copy.deepcopy(v) for k, v in data.items() if k not in spec.structured_keys()}

@@ -94,9 +94,9 @@ def _show_tiers(report: WhatIfReport) -> None:
                 ("baseline", t("Current ladder", "现行规则")),
                 ("proposed", t("Proposed", "拟议规则")), ("up", t("Move up", "升级")),
                 ("down", t("Move down", "降级"))],
-               [{"_n": n, "tier": names.get(code, code), "now": c.current,
+               [{"_n": n, "tier": names.get(c.code, c.code), "now": c.current,
                  "baseline": c.baseline, "proposed": c.proposed, "up": c.up, "down": c.down}
-                for n, code in enumerate(order) if (c := result.tiers[code])],
+                for n, c in enumerate(result.tiers[code] for code in order)],
                "whatif-tiers")
         for (a, b), n in sorted(result.moves.items()):
             ui.label(f"{names.get(a, a)} → {names.get(b, b)}: {fmt.number(n)}") \

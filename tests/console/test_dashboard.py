@@ -27,7 +27,10 @@ NOW = datetime(2026, 6, 15, 10, 0, tzinfo=SHANGHAI)
 @pytest.fixture(autouse=True)
 def _no_cached_boards() -> Iterator[None]:
     # Boards are kept per database URL; on PostgreSQL every test has the same one.
-    dashboard_data.clear_cache()
+    # The reader process is started before the test (as a server starts it when it
+    # mounts the console), so that its imports do not slow the sign-in down.
+    dashboard_data.start_reader()
+    dashboard_data.clear_cache()  # waits for the reader
     yield
     dashboard_data.clear_cache()
 
@@ -62,7 +65,8 @@ def _chart(app: Console, name: str) -> dict[str, Any]:
 
 async def _open(app: Console, role: str = "admin", language: str = "en") -> None:
     await app.sign_in(role, language=language, then="/")
-    await app.user.should_see(marker="kpi-orders", retries=100)
+    await app.user.should_see(marker="kpi-orders", retries=300)  # the first board
+    # also waits for the reader process to start
 
 
 async def test_the_cards_show_the_period_against_the_previous_one(console_app: Console) -> None:

@@ -5,11 +5,12 @@ and drawn when they arrive."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from memberops.access.rules import Permission
 from memberops.analytics.kpi_period import Filters, Period
@@ -98,6 +99,7 @@ class Dashboard:
         self.filters: dict[str, str] = {"store": ALL, "channel": ALL, "region": ALL,
                                         "tier": ALL}
         self.generation = 0  # the latest load: an older one finishing later is dropped
+        self.early: tuple[dashboard_data.Key, asyncio.Task[Board | None]] | None = None
         self.selects: dict[str, ui.select] = {}
 
     # --- the choice ------------------------------------------------------------------
@@ -171,16 +173,27 @@ class Dashboard:
         self.summary = ui.label("").classes("text-sm text-grey-7").mark("period")
         self.body = ui.column().classes("w-full gap-4")
 
+    def _key(self) -> dashboard_data.Key:
+        period = Period(self.first, self.last)
+        filters = Filters(**{k: v or None for k, v in self.filters.items()})
+        return dashboard_data.key_for(state.services(), period, filters)
+
+    def start_early(self) -> None:
+        """Start computing the first board while the browser is still loading the page."""
+        key = self._key()
+        if dashboard_data.cached(key) is None:
+            work = run.io_bound(dashboard_data.board, state.services(), key)
+            self.early = (key, background_tasks.create(work, name="dashboard"))
+
     async def load(self, fresh: bool = False) -> None:
         try:
-            period = Period(self.first, self.last)
-            filters = Filters(**{k: v or None for k, v in self.filters.items()})
+            key = self._key()
         except DomainError as exc:
             ui.notify(t("Not shown: {detail}", "无法显示：{detail}", detail=exc.detail),
                       type="warning")
             return
         services = state.services()
-        key = dashboard_data.key_for(services, period, filters)
+        early, self.early = self.early, None
         self.generation += 1
         mine = self.generation
         board = None if fresh else dashboard_data.cached(key)
@@ -189,7 +202,10 @@ class Dashboard:
             with self.body, ui.row().classes("items-center gap-2").mark("loading"):
                 ui.spinner(size="lg")
                 ui.label(t("Computing the figures…", "正在计算…"))
-            board = await run.io_bound(dashboard_data.board, services, key, fresh=fresh)
+            if early is not None and early[0] == key and not fresh:
+                board = await early[1]
+            else:
+                board = await run.io_bound(dashboard_data.board, services, key, fresh=fresh)
         if board is None or mine != self.generation:  # None: the app is shutting down
             return
         self.draw(board)
@@ -245,12 +261,15 @@ def _charts(board: Board) -> None:
 
 
 def register() -> None:
+    dashboard_data.start_reader()
+
     @page("/", permission=Permission.REPORTS_READ)
     def view(who: SignedIn) -> None:
         ui.label(t("Dashboard", "仪表盘")).classes("text-2xl")
         dashboard = Dashboard()
         dashboard.draw_filters()
         dashboard.draw_body()
+        dashboard.start_early()
         # Drawn first, filled once the browser is connected: the page never waits for
         # the figures.
         ui.timer(0, dashboard.load, once=True)

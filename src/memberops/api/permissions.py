@@ -50,6 +50,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission | str] = {
     ("POST", "/api/v1/members/{member_id}/wallet/cash-out"): Permission.WALLET_CASH_OUT,
     ("POST", "/api/v1/payments/{payment_ref}/callback"): Permission.PAYMENT_CALLBACK,
     ("GET", "/api/v1/recharges/review"): Permission.RISK_REVIEW,
+    # a proposed recharge scheme replayed on the last 12 months: whoever reads the programme
+    ("POST", "/api/v1/recharges/what-if"): Permission.CONFIG_READ,
     ("POST", "/api/v1/recharges/{recharge_id}/approve"): Permission.RISK_REVIEW,
     ("POST", "/api/v1/recharges/{recharge_id}/reject"): Permission.RISK_REVIEW,
     # points

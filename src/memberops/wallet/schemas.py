@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from memberops.wallet.models import CashOut, Recharge, WalletLot, WalletPayment, WalletRefund
+from memberops.wallet.whatif import RechargeWhatIfReport
 
 MAX_AMOUNT = 10**12  # fen; larger is not a mistake worth a database round trip
 
@@ -185,3 +186,31 @@ class LotList(BaseModel):
 
 class Statement(Page):
     items: list[StatementLineRead]
+
+
+class RechargeWhatIfRead(BaseModel):
+    """The recharges settled over the window, priced under the scheme in force and under a
+    proposed one; nothing was changed."""
+
+    window_from: datetime
+    window_to: datetime
+    recharges: int
+    members: int
+    amount: int = Field(description="fen recharged over the window")
+    bonus_recorded: int = Field(description="fen of bonus actually credited")
+    bonus_baseline: int = Field(description="fen under the scheme in force, replayed")
+    bonus_proposed: int = Field(description="fen under the proposed scheme")
+    bonus_change: int
+    recharges_more: int = Field(description="recharges whose bonus would rise")
+    recharges_less: int
+    members_affected: int
+
+    @classmethod
+    def of(cls, report: RechargeWhatIfReport) -> RechargeWhatIfRead:
+        r = report.result
+        return cls(window_from=report.window_from, window_to=report.window_to,
+                   recharges=r.recharges, members=r.members, amount=r.amount,
+                   bonus_recorded=r.bonus_recorded, bonus_baseline=r.bonus_baseline,
+                   bonus_proposed=r.bonus_proposed, bonus_change=r.bonus_change,
+                   recharges_more=r.recharges_more, recharges_less=r.recharges_less,
+                   members_affected=r.members_affected)

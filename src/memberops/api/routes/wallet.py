@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from memberops.api import idempotent
@@ -13,7 +13,7 @@ from memberops.api.deps import Context, authorize
 from memberops.api.paging import id_cursor
 from memberops.api.permissions import API_PREFIX
 from memberops.uow import UnitOfWork
-from memberops.wallet import queries, service
+from memberops.wallet import queries, service, whatif
 from memberops.wallet.schemas import (
     CashOutCreate,
     CashOutRead,
@@ -25,6 +25,7 @@ from memberops.wallet.schemas import (
     RechargeCreate,
     RechargePage,
     RechargeRead,
+    RechargeWhatIfRead,
     RefundCreate,
     RefundRead,
     ReviewDecision,
@@ -129,6 +130,17 @@ def review_queue(ctx: Ctx, limit: Limit = 100, cursor: str | None = None) -> Rec
         rows = queries.review_queue(uow.session, limit=limit, after_id=id_cursor(cursor))
         return RechargePage(items=[RechargeRead.of(r) for r in rows],
                             next_cursor=_next(rows, limit))
+
+
+@router.post("/recharges/what-if", response_model=RechargeWhatIfRead)
+def recharge_what_if(ctx: Ctx, proposed: Annotated[dict[str, Any], Body(
+        description="a whole recharge scheme, as `PUT /programme/recharge_scheme` takes it")],
+                     ) -> RechargeWhatIfRead:
+    """Replay the recharges settled in the last 12 months under a proposed scheme: the bonus
+    cost before and after, and the recharges and members it changes. Nothing is changed."""
+    with ctx.uow(readonly=True) as uow:
+        return RechargeWhatIfRead.of(whatif.what_if(uow.session, proposed, now=uow.clock.now(),
+                                                    tz=uow.clock.tz))
 
 
 @router.post("/recharges/{recharge_id}/approve", response_model=RechargeRead, responses=KEYED)

@@ -21,7 +21,8 @@ from memberops.analytics.kpi_behaviour import Cohorts, cohorts
 from memberops.analytics.kpi_members import active_ids
 from memberops.analytics.kpi_period import Filters, Period
 from memberops.analytics.kpi_prepare import BASE_TIER, Prepared, between, prepare, ratio, view
-from memberops.analytics.kpis import KpiReport, compute_kpis
+from memberops.analytics.kpis import KpiReport, kpis_of
+from memberops.errors import ValidationFailed
 from memberops.programme.schemas import MarketingSpend
 
 MIN_WEEKS = 12  # a short period's charts still show a quarter's trend
@@ -66,10 +67,10 @@ def compute_dashboard(tables: Mapping[str, pl.DataFrame], period: Period,
                       filters: Filters | None = None, *, time_zone: str, as_of: datetime,
                       spend: MarketingSpend | None = None) -> DashboardFigures:
     """The KPI report of `period` and the dashboard's series, under the same filters."""
-    filters = filters or Filters()
-    report = compute_kpis(tables, period, filters, time_zone=time_zone, as_of=as_of,
-                          spend=spend)
-    prep = prepare(tables, filters, as_of=as_of.astimezone(UTC))
+    if as_of.tzinfo is None:
+        raise ValidationFailed("as_of must be an aware instant")
+    prep = prepare(tables, filters or Filters(), as_of=as_of.astimezone(UTC))
+    report = kpis_of(prep, period, time_zone=time_zone, spend=spend)
     return DashboardFigures(report=report, weeks=weekly(prep, period, time_zone),
                             cohorts=recent_cohorts(prep, period, time_zone),
                             options=options(tables))

@@ -128,18 +128,25 @@ def compute_kpis(tables: Mapping[str, pl.DataFrame], period: Period,
     """Every KPI of `period`, the period before and the same period a year earlier."""
     if as_of.tzinfo is None:
         raise ValidationFailed("as_of must be an aware instant")
+    as_of = as_of.astimezone(UTC)  # the frames' instants are UTC
+    prep = prepare(tables, filters or Filters(), as_of=as_of)
+    return kpis_of(prep, period, time_zone=time_zone, spend=spend,
+                   cohort_months=cohort_months)
+
+
+def kpis_of(prep: Prepared, period: Period, *, time_zone: str,
+            spend: MarketingSpend | None = None, cohort_months: int = 12) -> KpiReport:
+    """`compute_kpis` on frames already prepared (the console's dashboard prepares them
+    once for the report and for its weekly series)."""
     if not 1 <= cohort_months <= 60:
         raise ValidationFailed("cohort_months must be 1 to 60")
-    as_of = as_of.astimezone(UTC)  # the frames' instants are UTC
-    filters = filters or Filters()
     spend = spend or MarketingSpend()
-    prep = prepare(tables, filters, as_of=as_of)
     current, current_view = _figures(prep, period, time_zone, spend)
     return KpiReport(
         current=current,
         previous=_figures(prep, period.previous(), time_zone, spend)[0],
         year_ago=_figures(prep, period.year_ago(), time_zone, spend)[0],
-        filters=filters, as_of=as_of, time_zone=time_zone,
+        filters=prep.filters, as_of=prep.as_of, time_zone=time_zone,
         cohorts=cohorts(prep, current_view, period, time_zone=time_zone,
                         offsets=cohort_months))
 

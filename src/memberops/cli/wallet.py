@@ -1,7 +1,11 @@
 """`memberops wallet …`: stored value for operators — balances, recharges, payments, refunds,
-cash-outs, the payment callback and the review queue. Amounts are integers of fen."""
+cash-outs, the payment callback, the review queue, and what-if replays of a proposed recharge
+scheme. Amounts are integers of fen."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import typer
 from rich.markup import escape
@@ -9,7 +13,7 @@ from rich.table import Table
 
 from memberops.cli.common import console, fail, handle_errors, open_db, uow
 from memberops.money import Money
-from memberops.wallet import queries, service
+from memberops.wallet import queries, service, whatif
 from memberops.wallet.models import Recharge
 
 app = typer.Typer(help="Stored value (储值): amounts in fen (100 fen = ¥1).",
@@ -65,6 +69,29 @@ def recharge(member_id: int = typer.Argument(..., help="member id"),
                                payment="pending" if pending else "confirmed")
         line = _recharge_line(row)
     console.print(line, highlight=False, markup=False)
+
+
+@app.command("what-if")
+@handle_errors
+def what_if(file: Path = typer.Option(..., "--file", "-f", exists=True, dir_okay=False,
+                                      help="JSON with a whole proposed recharge scheme")) -> None:
+    """Replay the recharges settled in the last 12 months under a proposed scheme: the bonus
+    cost before and after. Nothing is changed."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise fail(f"{file} is not valid JSON: {exc}") from None
+    with uow(open_db(), readonly=True) as work:
+        report = whatif.what_if(work.session, data, now=work.clock.now(), tz=work.clock.tz)
+    r = report.result
+    change = ("+" if r.bonus_change > 0 else "-" if r.bonus_change < 0 else "") + \
+        _yuan(abs(r.bonus_change))
+    console.print(f"what-if over {report.window_from.date()} … {report.window_to.date()}: "
+                  f"{r.recharges} recharges by {r.members} members, {_yuan(r.amount)}; bonus "
+                  f"{_yuan(r.bonus_baseline)} → {_yuan(r.bonus_proposed)} ({change}); "
+                  f"{r.recharges_more} recharges more, {r.recharges_less} less, "
+                  f"{r.members_affected} members affected", highlight=False, markup=False,
+                  soft_wrap=True)
 
 
 @app.command("confirm-payment")

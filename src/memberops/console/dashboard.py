@@ -202,10 +202,19 @@ class Dashboard:
             with self.body, ui.row().classes("items-center gap-2").mark("loading"):
                 ui.spinner(size="lg")
                 ui.label(t("Computing the figures…", "正在计算…"))
-            if early is not None and early[0] == key and not fresh:
-                board = await early[1]
-            else:
-                board = await run.io_bound(dashboard_data.board, services, key, fresh=fresh)
+            try:
+                if early is not None and early[0] == key and not fresh:
+                    board = await early[1]
+                else:
+                    board = await run.io_bound(dashboard_data.board, services, key,
+                                               fresh=fresh)
+            except DomainError as exc:  # e.g. analytics need a database file
+                self.body.clear()
+                with self.body:
+                    ui.label(t("The figures could not be computed: {detail}",
+                               "无法计算数据：{detail}", detail=exc.detail)) \
+                        .classes("text-negative").mark("failed")
+                return
         if board is None or mine != self.generation:  # None: the app is shutting down
             return
         self.draw(board)

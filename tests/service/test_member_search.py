@@ -113,3 +113,10 @@ def test_latest_snapshots_and_their_member_ids(make_uow, db) -> None:
         assert segments_service.latest_snapshots(uow, []) == {}
         assert list(uow.session.scalars(segments_service.member_ids(newest.id))) == [a]
         assert sorted(uow.session.scalars(segments_service.member_ids(whole.id))) == [a, b]
+
+
+def test_a_name_fragment_ignores_case_on_every_database(make_uow) -> None:
+    alice = new_member(make_uow, 1, name="Alice Chen")
+    new_member(make_uow, 2, name="Bob")
+    assert ids(make_uow, MemberFilter(q="alice")) == [alice]
+    assert ids(make_uow, MemberFilter(q="CHEN")) == [alice]

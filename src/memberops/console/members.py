@@ -99,10 +99,12 @@ class Pager:
     page: int = 1
     per_page: int = PAGE_SIZE
     cursors: dict[int, str | None] = field(default_factory=lambda: {1: None})
+    total: int | None = None  # counted once per search: paging does not change it
 
     def restart(self) -> None:
         self.page = 1
         self.cursors = {1: None}
+        self.total = None
 
 
 def _row(member: Member, tier_names: dict[str, str], chinese: bool) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def find(who: SignedIn, pager: Pager, tier_names: dict[str, str], chinese: bool)
         offset = 0 if pager.page in pager.cursors else (pager.page - 1) * pager.per_page
         found = queries.search(uow.session, filters, limit=pager.per_page, cursor=cursor,
                                sort=pager.sort, offset=offset)
-        total = queries.count(uow.session, filters)
+        total = pager.total if pager.total is not None else queries.count(uow.session, filters)
         return Found([_row(m, tier_names, chinese) for m in found.items], found.next_cursor, total)
 
 
@@ -223,6 +225,7 @@ class MembersView:
         if found is None:  # the server is shutting down
             return
         self.pager.cursors[self.pager.page + 1] = found.next_cursor
+        self.pager.total = found.total
         self.table.rows = found.rows
         sort_by = next(k for k, v in SORT_KEYS.items() if v == self.pager.sort.lstrip("-"))
         self.table.pagination = {"rowsPerPage": self.pager.per_page, "page": self.pager.page,
@@ -238,7 +241,9 @@ class MembersView:
         per_page = int(wanted.get("rowsPerPage") or PAGE_SIZE)
         if sort != self.pager.sort or per_page != self.pager.per_page:
             self.pager.sort, self.pager.per_page = sort, min(max(per_page, 1), 100)
+            total = self.pager.total  # the same members in another order
             self.pager.restart()
+            self.pager.total = total
         else:
             self.pager.page = max(int(wanted.get("page") or 1), 1)
         await self.load()

@@ -75,7 +75,8 @@ def filtered(filters: MemberFilter) -> Select[Member]:
         stmt = stmt.where(func.lower(Member.email) == filters.email.strip().lower())
     if filters.q:
         text = filters.q.strip()
-        conditions = [Member.name.like(_like(text), escape="\\"),
+        # ilike: PostgreSQL matches as SQLite does ("alice" finds "Alice")
+        conditions = [Member.name.ilike(_like(text), escape="\\"),
                       Member.email.like(_like(text.lower()), escape="\\")]
         digits = "".join(ch for ch in text if ch.isdigit())
         if digits and len(digits) >= 3:

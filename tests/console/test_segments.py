@@ -98,7 +98,9 @@ async def test_the_list_shows_saved_segments_with_their_last_snapshot(
 async def test_the_count_follows_the_rules_and_groups(console_app: Console) -> None:
     world(console_app)
     await sign_in(console_app, "operator")
-    # A new editor starts with one empty tag condition: it says what is missing.
+    # A new segment starts from every active member (3 is frozen).
+    await console_app.user.should_see("2 members today", retries=WAIT)
+    await choose(console_app, "field-1", "tag")  # an empty tag: it says what is missing
     await console_app.user.should_see("Condition 1 · value: must be a non-empty string",
                                       retries=WAIT)
     await write(console_app, "value-1", "vip")
@@ -178,6 +180,7 @@ async def test_the_json_view_applies_to_the_form_or_says_what_is_wrong(
 async def test_save_a_new_segment_and_open_it(console_app: Console) -> None:
     world(console_app)
     await sign_in(console_app, "operator")
+    await choose(console_app, "field-1", "tag")
     await write(console_app, "value-1", "vip")
     await write(console_app, "name", "VIP members")
     await write(console_app, "description", "for the summer campaign")
@@ -194,11 +197,10 @@ async def test_saving_without_a_name_or_with_an_invalid_rule_changes_nothing(
         console_app: Console) -> None:
     world(console_app)
     await sign_in(console_app, "admin")
-    await write(console_app, "value-1", "vip")
     console_app.user.find(marker="save").click()
     await console_app.user.should_see("Not done: name: 1 to 100 characters", retries=WAIT)
     await write(console_app, "name", "Broken")
-    await write(console_app, "value-1", "")
+    await write(console_app, "value-1", "")  # status = nothing
     console_app.user.find(marker="save").click()
     await console_app.user.should_see("Not done: invalid segment definition", retries=WAIT)
     assert segments_in_db(console_app) == []
@@ -306,6 +308,5 @@ async def test_chinese_labels(console_app: Console) -> None:
     await sign_in(console_app, "admin", language="zh-CN")
     await console_app.user.should_see("新建人群")
     assert "最近快照人数" in [c["label"] for c in element(console_app, "segments").columns]
-    await write(console_app, "value-1", "vip")
-    await console_app.user.should_see("今日共 2 人", retries=WAIT)
+    await console_app.user.should_see("今日共 2 人", retries=WAIT)  # the active members
     assert element(console_app, "mode").options["all"] == "全部满足（且）"

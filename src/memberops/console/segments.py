@@ -85,6 +85,10 @@ def new_group(mode: str = "all") -> Node:
     return {"mode": mode, "items": [new_condition()]}
 
 
+# A new segment starts from every active member: a count at once, to narrow down from.
+START = {"all": [{"field": "status", "op": "eq", "value": "active"}]}
+
+
 def _number(text: Any, money: bool) -> Any:
     """A typed number (yuan → fen for money); what cannot be read is passed on as typed,
     for the validation to name."""
@@ -387,7 +391,7 @@ class SegmentView:
         self.store = Store()
         self.version = 0
         raw = segment.definition if segment is not None else None
-        self.editor = Editor(editable(raw) if raw else new_group(), self.changed)
+        self.editor = Editor(editable(raw or START), self.changed)
 
     def build(self) -> None:
         may_write = self.who.may(Permission.SEGMENTS_WRITE)

@@ -27,8 +27,8 @@ def _weeks_axis(weeks: list[Week]) -> Options:
 
 def _base(title: str) -> Options:
     return {"title": {"text": title, "textStyle": {"fontSize": 14}},
-            "tooltip": {"trigger": "axis"}, "legend": {"top": 24},
-            "grid": {"top": 64, "left": 56, "right": 56, "bottom": 32}}
+            "tooltip": {"trigger": "axis"}, "legend": {"top": 30},
+            "grid": {"top": 80, "left": 64, "right": 64, "bottom": 32}}
 
 
 def growth(weeks: list[Week]) -> Options:
@@ -80,16 +80,16 @@ def recharges(weeks: list[Week]) -> Options:
 def tiers(counts: dict[str, int | float | None]) -> Options:
     data = [{"name": k, "value": v or 0} for k, v in counts.items()]
     return {"title": {"text": t("Members by tier", "会员等级分布"), "textStyle": {"fontSize": 14}},
-            "tooltip": {"trigger": "item"}, "legend": {"top": 24},
+            "tooltip": {"trigger": "item"}, "legend": {"top": 30},
             "series": [{"name": t("Members", "会员"), "type": "pie",
-                        "radius": ["35%", "65%"], "top": 40, "data": data}]}
+                        "radius": ["35%", "65%"], "top": 50, "data": data}]}
 
 
 def regions(counts: dict[str, int | float | None]) -> Options:
     rows = sorted(counts.items(), key=lambda kv: (kv[1] or 0, kv[0]))
     names = [t("unknown", "未知") if k == "unknown" else k for k, _ in rows]
     return _base(t("Members by region", "会员地区分布")) | {
-        "grid": {"top": 40, "left": 72, "right": 24, "bottom": 24},
+        "grid": {"top": 60, "left": 72, "right": 24, "bottom": 24},
         "xAxis": {"type": "value"}, "yAxis": {"type": "category", "data": names},
         "series": [{"name": t("Members", "会员"), "type": "bar",
                     "data": [v or 0 for _, v in rows]}]}
@@ -104,12 +104,12 @@ def cohort_heatmap(c: Cohorts) -> Options:
         "title": {"text": t("Monthly retention cohorts (% buying)", "月度留存（购买会员占比%）"),
                   "textStyle": {"fontSize": 14}},
         "tooltip": {"position": "top"},
-        "grid": {"top": 40, "left": 110, "right": 24, "bottom": 64},
+        "grid": {"top": 40, "left": 110, "right": 72, "bottom": 40},
         "xAxis": {"type": "category", "name": t("Month +", "月 +"),
                   "data": [str(o) for o in range(c.offsets)]},
         "yAxis": {"type": "category", "data": rows, "inverse": True},
-        "visualMap": {"min": 0, "max": 100, "calculable": True, "orient": "horizontal",
-                      "left": "center", "bottom": 0, "itemHeight": 120},
+        "visualMap": {"min": 0, "max": 100, "calculable": True, "orient": "vertical",
+                      "right": 0, "top": "middle", "itemHeight": 140},
         "series": [{"name": t("Retention", "留存"), "type": "heatmap", "data": cells,
                     "label": {"show": True, "fontSize": 10}}]}
 
@@ -128,6 +128,6 @@ def stored_value(balances: dict[str, int]) -> Options:
             {"name": t("Bonus", "赠送金"), "value": yuan(balances.get("bonus", 0))}]
     return {"title": {"text": t("Stored value owed (today)", "储值负债（截至今日）"),
                       "textStyle": {"fontSize": 14}},
-            "tooltip": {"trigger": "item", YUAN: YUAN_JS}, "legend": {"top": 24},
+            "tooltip": {"trigger": "item", YUAN: YUAN_JS}, "legend": {"top": 30},
             "series": [{"name": t("Stored value", "储值"), "type": "pie",
-                        "radius": ["35%", "65%"], "top": 40, "data": data}]}
+                        "radius": ["35%", "65%"], "top": 50, "data": data}]}

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from nicegui import ui
 
+from memberops.access.rules import Permission, allows
 from memberops.members import service as members_service
 from memberops.members.schemas import MemberCreate
 from memberops.points import service as points_service
@@ -54,6 +55,10 @@ async def open_member(app: Console, role: str, member_id: int | str, *,
     app.user.find(marker="submit").click()
     await app.user.should_see(marker="signout", retries=100)
     await app.user.should_see(marker=loaded, retries=100)  # the page has loaded
+    if allows(role, Permission.INSIGHT_READ) and loaded != "not-found":
+        # The insight loads after the page, in a worker thread: let it finish within the
+        # test (on PostgreSQL, a read still running would meet the next test's truncate).
+        await app.user.should_not_see(marker="insight-loading", retries=300)
 
 
 def rows(app: Console, marker: str) -> list[dict[str, Any]]:

@@ -262,6 +262,7 @@ async def test_a_large_recharge_is_held_for_review_and_said_so(console_app: Cons
     with console_app.db.session(readonly=True) as s:
         assert s.execute(select(Recharge.status)).scalar_one() == "pending_review"
     assert wallet_helpers.wallet(console_app.db, member_id)["total"] == 0
+    await console_app.user.should_see(marker="recharges")  # the card, read again
     assert rows(console_app, "recharges")[0]["status"] == "pending review"
 
 

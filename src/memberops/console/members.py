@@ -167,7 +167,6 @@ class MembersView:
         self.tiers = tiers
         self.pager = Pager()
         self._form(tiers, segments)
-        self.count = ui.label().classes("text-gray-600").mark("count")
         columns = [{"name": key, "label": t(en, zh), "field": key, "sortable": sortable,
                     "align": "left"} for key, en, zh, sortable in COLUMNS]
         self.table = ui.table(columns=columns, rows=[], row_key="id", pagination={
@@ -196,13 +195,15 @@ class MembersView:
                 .classes("w-64").mark("segment")
             ui.button(t("Search", "搜索"), icon="search", on_click=self.search) \
                 .mark("search-button")
+        with ui.row().classes("w-full items-center gap-2"):
+            self.count = ui.label().classes("text-gray-600").mark("count")
             ui.space()
             if self.who.may(Permission.MEMBERS_EXPORT):
                 ui.button(t("Export CSV", "导出 CSV"), icon="download",
-                          on_click=lambda: self.export("csv")).props("outline") \
+                          on_click=lambda: self.export("csv")).props("outline dense") \
                     .mark("export-csv")
                 ui.button(t("Export XLSX", "导出 XLSX"), icon="download",
-                          on_click=lambda: self.export("xlsx")).props("outline") \
+                          on_click=lambda: self.export("xlsx")).props("outline dense") \
                     .mark("export-xlsx")
 
     def criteria(self) -> Criteria:

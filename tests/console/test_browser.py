@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from memberops.access import service as access_service
+from memberops.access.models import Operator
 from memberops.audit.models import AuditEntry
 from memberops.clock import SystemClock
 from memberops.db import Database
@@ -109,7 +110,7 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1440,1000", "--lang=en-US",
+                     "--disable-dev-shm-usage", "--window-size=1440,1400", "--lang=en-US",
                      f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(argument)
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not download
@@ -156,14 +157,15 @@ def _sign_in(driver: WebDriver, base: str) -> None:
 
 
 def _member_with_points(db: Database) -> tuple[int, int]:
-    """The first member with points to spend, and their balance."""
+    """The member with the most points to spend (a busy one: a full page), and how many."""
     now = SystemClock().now()
     with db.session(readonly=True) as session:
-        for member_id in session.execute(select(Member.id).order_by(Member.id)).scalars():
-            available = points_queries.available_points(session, member_id, now)
-            if available > 0:
-                return member_id, available
-    raise AssertionError("the demo history gave no member any points")
+        ids = session.execute(select(Member.id).order_by(Member.id)).scalars().all()
+        balances = {member_id: points_queries.available_points(session, member_id, now)
+                    for member_id in ids}
+    member_id = max(balances, key=lambda m: (balances[m], -m))
+    assert balances[member_id] > 0, "the demo history gave no member any points"
+    return member_id, balances[member_id]
 
 
 def test_sign_in_dashboard_member_page_and_a_points_adjustment(
@@ -184,13 +186,18 @@ def test_sign_in_dashboard_member_page_and_a_points_adjustment(
     time.sleep(1.0)
     _save(browser, places, "member.png")
 
+    # Adjust points: the form, Continue, then the confirmation with its reason.
     browser.find_element(By.XPATH,
                          "//button[.//span[normalize-space()='Adjust points']]").click()
-    dialog = WebDriverWait(browser, WAIT).until(
+    form = WebDriverWait(browser, WAIT).until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, ".q-dialog")))
-    dialog.find_element(By.XPATH, ".//input[@type='number']").send_keys("25")
-    dialog.find_element(By.XPATH, ".//textarea").send_keys("browser test: goodwill")
-    dialog.find_element(By.XPATH, ".//button[.//span[normalize-space()='Confirm']]").click()
+    form.find_element(By.XPATH, ".//input").send_keys("25")
+    form.find_element(By.XPATH, ".//button[.//span[normalize-space()='Continue']]").click()
+    reason = WebDriverWait(browser, WAIT).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, ".q-dialog textarea")))
+    reason.send_keys("browser test: goodwill")
+    browser.find_element(By.XPATH, "//div[contains(@class,'q-dialog')]"
+                         "//button[.//span[normalize-space()='Confirm']]").click()
     WebDriverWait(browser, WAIT).until(ec.invisibility_of_element_located(
         (By.CSS_SELECTOR, ".q-dialog")))
 
@@ -208,5 +215,18 @@ def test_sign_in_dashboard_member_page_and_a_points_adjustment(
             AuditEntry.actor_name == "browser")).scalars().all()
     assert "browser test: goodwill" in reasons
     _save(browser, places, "member-after-adjustment.png")
+
+    # The language switch, in the browser: the same dashboard in Chinese, remembered.
+    browser.get(f"{served.base}/console/")
+    browser.find_element(By.XPATH, "//button[.//span[normalize-space()='中文']]").click()
+    _wait_text(browser, "仪表盘")
+    WebDriverWait(browser, WAIT).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".nicegui-echart canvas")) >= 6)
+    time.sleep(1.0)
+    _save(browser, places, "dashboard-zh.png")
+    with served.db.session(readonly=True) as session:
+        language = session.execute(select(Operator.language).where(
+            Operator.username == "browser")).scalar_one()
+    assert language == "zh-CN"
     assert (places[0] / "dashboard.png").stat().st_size > 10_000
     assert (places[0] / "member.png").stat().st_size > 10_000

@@ -58,9 +58,10 @@ class Console:
                                                display_name=f"{role.title()} Op")
         return username
 
-    async def sign_in(self, role: str = "admin", *, language: str = "en",
-                      then: str = "/") -> None:
-        """Sign in as a new operator of `role` through the sign-in page, then open `then`."""
+    async def sign_in(self, role: str = "admin", *, language: str = "en", then: str = "/",
+                      wait_for: str | None = None) -> None:
+        """Sign in through the sign-in page as an operator of `role` (made once), which then
+        opens `then`; with `wait_for`, until the element of that marker is on the page."""
         username = self.operator(role, language=language)
         await self.user.open(f"/signin?lang=en&next={then}")
         self.user.find(marker="username").type(username)
@@ -68,6 +69,8 @@ class Console:
         self.user.find(marker="submit").click()
         # Argon2 and the navigation take a moment on a busy machine.
         await self.user.should_see(marker="signout", retries=100)
+        if wait_for is not None:
+            await self.user.should_see(marker=wait_for, retries=100)
 
 
 @contextlib.contextmanager

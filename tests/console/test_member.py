@@ -18,7 +18,7 @@ from memberops.points import service as points_service
 from memberops.uow import UnitOfWork
 from memberops.wallet import service as wallet_service
 from tests import orders_helpers, plus_helpers, wallet_helpers
-from tests.console.conftest import PASSWORD, Console
+from tests.console.conftest import Console
 
 pytestmark = pytest.mark.anyio
 YUAN = 100
@@ -48,13 +48,8 @@ async def open_member(app: Console, role: str, member_id: int | str, *,
                       language: str = "en", loaded: str = "timeline") -> None:
     """Sign in as `role`, then open the member's page (signing in takes its own time:
     Argon2; the page is opened once the session exists)."""
-    username = app.operator(role, language=language)
-    await app.user.open(f"/signin?lang=en&next=/members/{member_id}")
-    app.user.find(marker="username").type(username)
-    app.user.find(marker="password").type(PASSWORD)
-    app.user.find(marker="submit").click()
-    await app.user.should_see(marker="signout", retries=100)
-    await app.user.should_see(marker=loaded, retries=100)  # the page has loaded
+    await app.sign_in(role, language=language, then=f"/members/{member_id}",
+                      wait_for=loaded)
     if allows(role, Permission.INSIGHT_READ) and loaded != "not-found":
         # The insight loads after the page, in a worker thread: let it finish within the
         # test (on PostgreSQL, a read still running would meet the next test's truncate).

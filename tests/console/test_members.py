@@ -21,7 +21,7 @@ from memberops.audit.models import AuditEntry
 from memberops.members import service as members_service
 from memberops.members.schemas import MemberCreate
 from memberops.segments import service as segments_service
-from tests.console.conftest import PASSWORD, Console
+from tests.console.conftest import Console
 from tests.tiers_helpers import floor
 
 pytestmark = pytest.mark.anyio
@@ -33,15 +33,7 @@ PEOPLE = [("王芳", "13812341234", ["vip"], 1), ("李娜", "13900005678", [], 2
 
 async def sign_in(app: Console, role: str, *, language: str = "en",
                   then: str = "/members") -> None:
-    """Console.sign_in, waiting longer for the page (Argon2 on a busy machine)."""
-    username = app.operator(role, language=language)
-    await app.user.open(f"/signin?lang=en&next={then}")
-    app.user.find(marker="username").type(username)
-    app.user.find(marker="password").type(PASSWORD)
-    app.user.find(marker="submit").click()
-    await app.user.should_see(marker="signout", retries=100)
-    await app.user.should_see(marker="count", retries=100)
-
+    await app.sign_in(role, language=language, then=then, wait_for="count")
 
 def register(app: Console, name: str, phone: str, tags: list[str], days: int) -> int:
     with app.make_uow() as uow:

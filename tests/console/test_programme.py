@@ -15,7 +15,7 @@ from memberops.audit.models import AuditEntry
 from memberops.coupons.models import CouponTemplate
 from memberops.programme.models import ConfigVersion
 from memberops.wallet import service as wallet_service
-from tests.console.conftest import PASSWORD, Console
+from tests.console.conftest import Console
 from tests.coupons_helpers import template
 from tests.tiers_helpers import new_member, spend
 from tests.wallet_helpers import configure
@@ -44,15 +44,9 @@ def versions(app: Console, kind: str) -> list[tuple[int, str | None, dict[str, A
 
 async def open_page(app: Console, role: str = "admin", language: str = "en",
                     tab: str = "tiers") -> None:
-    """Sign in through the sign-in page, then open the programme page (it loads every
-    configuration: longer than the conftest's sign-in helper waits for)."""
-    username = app.operator(role, language=language)
-    await app.user.open(f"/signin?lang=en&next=/programme?tab={tab}")
-    app.user.find(marker="username").type(username)
-    app.user.find(marker="password").type(PASSWORD)
-    app.user.find(marker="submit").click()
-    await app.user.should_see(marker="plans-rows", retries=100)  # the last tab, drawn last
-
+    """Sign in, then open the programme page at `tab`; wait for its last tab, drawn last."""
+    await app.sign_in(role, language=language, then=f"/programme?tab={tab}",
+                      wait_for="plans-rows")
 
 async def confirm(app: Console, reason: str = "spring review") -> None:
     await app.user.should_see(marker="reason")

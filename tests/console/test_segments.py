@@ -19,7 +19,7 @@ from memberops.audit.models import AuditEntry
 from memberops.console import segments as segments_page
 from memberops.segments import service as segments_service
 from memberops.segments.models import Segment, SegmentSnapshot
-from tests.console.conftest import PASSWORD, Console
+from tests.console.conftest import Console
 from tests.segments_helpers import insert_world
 
 pytestmark = pytest.mark.anyio
@@ -30,14 +30,7 @@ WAIT = 100  # retries of 0.1 s: the count is computed off the event loop
 
 async def sign_in(app: Console, role: str, *, language: str = "en",
                   then: str = "/segments") -> None:
-    """Console.sign_in, waiting longer for the page (Argon2 on a busy machine)."""
-    username = app.operator(role, language=language)
-    await app.user.open(f"/signin?lang=en&next={then}")
-    app.user.find(marker="username").type(username)
-    app.user.find(marker="password").type(PASSWORD)
-    app.user.find(marker="submit").click()
-    await app.user.should_see(marker="signout", retries=WAIT)
-
+    await app.sign_in(role, language=language, then=then)
 
 def world(app: Console) -> None:
     """Members 1 (gold, vip, Beijing, spent ¥30 five days ago), 2 (regular, Shanghai) and

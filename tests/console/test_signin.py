@@ -60,8 +60,10 @@ async def test_a_till_account_has_no_console(console_app: Console) -> None:
 async def test_sign_in_is_audited_and_sign_out_ends_the_session(console_app: Console) -> None:
     await console_app.sign_in("admin")
     with console_app.db.session(readonly=True) as session:
-        actions = session.execute(select(AuditEntry.action, AuditEntry.actor_name)).all()
-    assert ("operator.signed_in", "admin-op") in actions
+        actions = session.execute(select(
+            AuditEntry.action, AuditEntry.actor_kind, AuditEntry.actor_name,
+            AuditEntry.actor_role)).all()
+    assert ("operator.signed_in", "operator", "admin-op", "admin") in actions
     console_app.user.find(marker="signout").click()
     await console_app.user.should_see(marker="username")
     await console_app.user.open("/members")
@@ -108,6 +110,17 @@ async def test_the_language_switch_is_remembered_on_the_account(console_app: Con
         language = session.execute(
             select(Operator.language).where(Operator.username == "admin-op")).scalar_one()
     assert language == "en"
+
+
+async def test_quasar_speaks_the_operators_language(console_app: Console) -> None:
+    """Quasar's own texts (an empty table's "No data available") follow the operator."""
+    await console_app.sign_in("admin", language="zh-CN", then="/review")
+    assert console_app.user.client is not None
+    assert console_app.user.client.page.resolve_language() == "zh-CN"
+    toggle = next(iter(console_app.user.find(marker="language").elements))
+    toggle.value = "en"
+    await console_app.user.should_see("Sign out")
+    assert console_app.user.client.page.resolve_language() == "en-US"
 
 
 async def test_next_never_leaves_the_console(console_app: Console) -> None:

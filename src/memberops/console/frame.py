@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
 from memberops.access.rules import Permission
-from memberops.console import session
+from memberops.console import i18n, session
 from memberops.console.i18n import t
 from memberops.console.session import SignedIn
 from memberops.errors import DomainError, Forbidden, Unauthenticated
@@ -99,6 +99,7 @@ def page(path: str, *, permission: Permission | None,
                 if request.url.query:
                     target += "?" + request.url.query
                 return RedirectResponse(f"{_root(request)}/signin?next={quote(target)}")
+            i18n.use_for_page(who.language)
             ui.page_title(f"memberops · {who.display_name}")
             _header(who, path)
             with ui.column().classes("w-full q-pa-md gap-4"):

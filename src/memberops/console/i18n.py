@@ -3,7 +3,9 @@ used, `t("Members", "会员")`, and shown in the signed-in operator's language."
 
 from __future__ import annotations
 
-from nicegui import app
+import copy
+
+from nicegui import app, context
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT = "zh-CN"
@@ -22,3 +24,13 @@ def t(en: str, zh: str, /, **values: object) -> str:
     """The text in the operator's language, with `{name}` fields filled from `values`."""
     text = zh if language() == "zh-CN" else en
     return text.format(**values) if values else text
+
+
+def use_for_page(language: str) -> None:
+    """Quasar's own texts on this page ("No data available", the pager, the date picker)
+    in the operator's language. NiceGUI takes a page's language from its route; each
+    browser's page gets its own copy of the route with the operator's language."""
+    client = context.client
+    page = copy.copy(client.page)
+    page.language = "zh-CN" if language == "zh-CN" else "en-US"
+    client.page = page

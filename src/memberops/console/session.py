@@ -62,6 +62,7 @@ def authenticate(username: str, password: str) -> SignedIn:
         if operator.role in NO_CONSOLE:
             raise Forbidden("a till account has no console; sign in at the till",
                             code="no_console")
+        uow.actor = _signed_in(operator).actor  # now known: the entry names them fully
         audit.record(uow, action="operator.signed_in", target_type="operator",
                      target_id=operator.id)
         return _signed_in(operator)

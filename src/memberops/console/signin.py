@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, run, ui
 
-from memberops.console import session
+from memberops.console import i18n, session
 from memberops.console.i18n import LANGUAGES, t
 from memberops.errors import DomainError, Forbidden
 
@@ -31,6 +31,7 @@ def register() -> None:
         if session.current() is not None:
             return RedirectResponse(str(request.scope.get("root_path", "")) + target)
         _choose_language(request, lang)
+        i18n.use_for_page(app.storage.user["language"])
         ui.page_title(t("Sign in · memberops", "登录 · memberops"))
         ended = session.expired_reason()
         with ui.card().classes("absolute-center w-96"):

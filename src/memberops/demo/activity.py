@@ -88,6 +88,7 @@ RECHARGE_AMOUNTS: dict[str, dict[int, float]] = {
 LARGE_AMOUNTS = {500_000: 55, 600_000: 10, 800_000: 10, 1_000_000: 20, 2_000_000: 5}
 LARGE_SHARE = 0.004  # members who make one recharge at or above the review threshold
 MIN_LARGE = 4  # even a small demo shows approved and rejected reviews
+WAITING = 3  # large recharges in the last hours, still in the review queue when the demo opens
 MEMBERS_PER_BURST = 2500
 MEMBERS_PER_ADJUSTMENT = 700
 CASH_OUT_SHARE = 0.003  # members who leave and take the money on their card back (退卡)
@@ -466,6 +467,17 @@ def _large_recharges(rng: random.Random, members: Sequence[MemberFacts],
     return planned
 
 
+def _waiting_reviews(rng: random.Random, members: Sequence[MemberFacts],
+                     habits: Mapping[int, Habits], now: datetime) -> list[Planned]:
+    """A few large recharges in the history's last hours: finance has not reviewed them
+    yet, so the console's review queue has work in it when the demo opens."""
+    candidates = [m for m in members if habits[m.id].wallet and habits[m.id].until >= now
+                  and now - m.joined_at > timedelta(days=3)]
+    chosen = rng.sample(candidates, min(WAITING, len(candidates)))
+    return [Planned(now - timedelta(minutes=rng.uniform(20, 50)), "large_recharge", m.id,
+                    _pick(rng, LARGE_AMOUNTS)) for m in sorted(chosen, key=lambda m: m.id)]
+
+
 def _bursts(rng: random.Random, members: Sequence[MemberFacts],
             habits: Mapping[int, Habits], tz: tzinfo) -> list[Planned]:
     """Card testing: a freshly registered app account fires small online recharges at night."""
@@ -520,6 +532,7 @@ def plan_activity(plan: DemoPlan, members: Sequence[MemberFacts], habits: Mappin
         events += _member_events(rng, member, habits[member.id], now, tz)
     special = plan.rng("value.special")
     events += _large_recharges(special, members, habits)
+    events += _waiting_reviews(plan.rng("value.waiting"), members, habits, now)
     events += _bursts(special, members, habits, tz)
     events += _cash_outs(special, members, habits, tz)
     if members:

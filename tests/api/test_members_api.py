@@ -119,3 +119,18 @@ def test_openapi_docs_are_served(client) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/members" in spec["paths"]
+
+
+def test_sort_by_tier_follows_the_ladder(client, auth, make_uow) -> None:
+    from datetime import date
+
+    from tests.tiers_helpers import floor
+
+    made = [_new(client, auth, phone=f"1390000000{i}")["id"] for i in range(3)]
+    floor(make_uow, made[0], "gold", date(2026, 12, 31))
+    floor(make_uow, made[1], "silver", date(2026, 12, 31))
+    headers = auth("analyst")
+    first = client.get("/api/v1/members?sort=-tier&limit=2", headers=headers).json()
+    rest = client.get(f"/api/v1/members?sort=-tier&limit=2&cursor={first['next_cursor']}",
+                      headers=headers).json()
+    assert [m["id"] for m in first["items"] + rest["items"]] == made  # gold, silver, regular

@@ -52,10 +52,11 @@ def table(app: Console) -> ui.table:
 
 
 async def names(app: Console, expect: Callable[[list[str]], bool] | None = None,
-                ) -> list[str]:
-    """The names on the table once the search (off the event loop) has answered."""
+                field: str = "name") -> list[str]:
+    """The names (or another column) on the table once the search (off the event loop) has
+    answered."""
     for _ in range(200):  # up to 10 s on a busy machine
-        shown = [row["name"] for row in table(app).rows]
+        shown = [row[field] for row in table(app).rows]
         if expect is None or expect(shown):
             return shown
         await asyncio.sleep(0.05)
@@ -185,6 +186,18 @@ async def test_sorting_and_paging_go_through_the_database(console_app: Console) 
     app_table.trigger("request", {"pagination": jump})
     expected = [f"M{n:02d}" for n in range(9, -1, -1)]
     assert await names(console_app, lambda n: n == expected) == expected
+
+
+async def test_tiers_sort_by_their_place_on_the_ladder(console_app: Console) -> None:
+    ids = people(console_app)  # all Regular; then one Gold, one Silver
+    floor(console_app.make_uow, ids["李娜"], "gold", date(2026, 12, 31))
+    floor(console_app.make_uow, ids["张伟"], "silver", date(2026, 12, 31))
+    await sign_in(console_app, "admin")
+    await console_app.user.should_see("4 members", retries=100)
+    by_tier = {**table(console_app).pagination, "sortBy": "tier", "descending": True}
+    console_app.user.find(marker="members").trigger("request", {"pagination": by_tier})
+    tiers = await names(console_app, lambda t: t[:2] == ["Gold", "Silver"], field="tier")
+    assert tiers == ["Gold", "Silver", "Regular", "Regular"]  # not by code: g, s, r
 
 
 async def test_a_row_opens_the_member_page(console_app: Console,

@@ -54,13 +54,19 @@ def test_sort_by_tier_and_walk_its_cursor(make_uow) -> None:
     floor(make_uow, members[1], "gold", date(2026, 12, 31))
     floor(make_uow, members[3], "silver", date(2026, 12, 31))
     assert ids(make_uow, MemberFilter(), sort="tier", limit=5) == [
-        members[1], members[0], members[2], members[4], members[3]]  # gold, regular…, silver
+        members[1], members[0], members[2], members[4], members[3]]  # by code: g, r…, s
+    ladder = ("regular", "silver", "gold", "diamond")
     with make_uow(readonly=True) as uow:
-        first = queries.search(uow.session, MemberFilter(), sort="-tier", limit=2)
+        by_rank = queries.search(uow.session, MemberFilter(), sort="tier", limit=5,
+                                 tier_order=ladder)
+        first = queries.search(uow.session, MemberFilter(), sort="-tier", limit=2,
+                               tier_order=ladder)
         rest = queries.search(uow.session, MemberFilter(), sort="-tier", limit=5,
-                              cursor=first.next_cursor)
+                              cursor=first.next_cursor, tier_order=ladder)
+    assert [m.id for m in by_rank.items] == [
+        members[0], members[2], members[4], members[3], members[1]]  # regular…, silver, gold
     assert [m.id for m in first.items + rest.items] == [
-        members[3], members[4], members[2], members[0], members[1]]
+        members[1], members[3], members[4], members[2], members[0]]
 
 
 def test_an_offset_skips_rows_in_the_order_asked(make_uow) -> None:

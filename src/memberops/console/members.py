@@ -123,7 +123,8 @@ def find(who: SignedIn, pager: Pager, tier_names: dict[str, str], chinese: bool)
         cursor = pager.cursors.get(pager.page)
         offset = 0 if pager.page in pager.cursors else (pager.page - 1) * pager.per_page
         found = queries.search(uow.session, filters, limit=pager.per_page, cursor=cursor,
-                               sort=pager.sort, offset=offset)
+                               sort=pager.sort, offset=offset,
+                               tier_order=tuple(tier_names))  # the ladder, lowest first
         total = pager.total if pager.total is not None else queries.count(uow.session, filters)
         return Found([_row(m, tier_names, chinese) for m in found.items], found.next_cursor, total)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberops.errors import NotFound, ValidationFailed
@@ -110,15 +110,24 @@ def _phone_ending(raw: str) -> str:
     return digits
 
 
-def _sort_key(sort: str) -> tuple[Any, bool]:
+def _sort_key(sort: str, tier_order: Sequence[str]) -> tuple[Any, bool]:
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     column = {"id": Member.id, "joined_at": Member.joined_at,
-              "name": func.coalesce(Member.name, ""), "tier": Member.tier}[name]
+              "name": func.coalesce(Member.name, ""), "tier": _tier_rank(tier_order)}[name]
     return column, descending
 
 
-def encode_cursor(sort: str, member: Member) -> str:
+def _tier_rank(tier_order: Sequence[str]) -> Any:
+    """Tiers sort by their place on the ladder (lowest first), not by their codes' spelling;
+    a code no longer on the ladder after all of them. Without a ladder, by code."""
+    if not tier_order:
+        return Member.tier
+    return case({code: rank for rank, code in enumerate(tier_order)}, value=Member.tier,
+                else_=len(tier_order))
+
+
+def encode_cursor(sort: str, member: Member, tier_order: Sequence[str] = ()) -> str:
     name = sort.lstrip("-")
     value: Any = member.id
     if name == "joined_at":
@@ -126,7 +135,8 @@ def encode_cursor(sort: str, member: Member) -> str:
     elif name == "name":
         value = member.name or ""
     elif name == "tier":
-        value = member.tier
+        value = (list(tier_order).index(member.tier) if member.tier in tier_order
+                 else len(tier_order)) if tier_order else member.tier
     raw = json.dumps([sort, value, member.id], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -146,9 +156,11 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 def search(session: Session, filters: MemberFilter, *, limit: int = 50,
-           cursor: str | None = None, sort: str = "-id", offset: int = 0) -> Page:
+           cursor: str | None = None, sort: str = "-id", offset: int = 0,
+           tier_order: Sequence[str] = ()) -> Page:
     """One page of members matching the filter, in the given order: after `cursor`, or
-    (for a jump to a page far away, as the console's pager allows) after `offset` rows."""
+    (for a jump to a page far away, as the console's pager allows) after `offset` rows.
+    `tier_order`, the ladder's codes lowest first, makes the tier sort follow the ladder."""
     if sort not in SORTS:
         raise ValidationFailed(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort")
     if not 1 <= limit <= MAX_LIMIT:
@@ -156,7 +168,7 @@ def search(session: Session, filters: MemberFilter, *, limit: int = 50,
     if offset < 0 or (offset and cursor):
         raise ValidationFailed("offset: 0 or more, and not with a cursor",
                                code="invalid_offset")
-    column, descending = _sort_key(sort)
+    column, descending = _sort_key(sort, tier_order)
     stmt = filtered(filters)
     if cursor:
         value, last_id = _decode_cursor(cursor, sort)
@@ -167,7 +179,8 @@ def search(session: Session, filters: MemberFilter, *, limit: int = 50,
     order = (column.desc(), Member.id.desc()) if descending else (column.asc(), Member.id.asc())
     stmt = stmt.order_by(*order).limit(limit + 1)
     rows = list(session.execute(stmt.offset(offset) if offset else stmt).scalars())
-    next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = (encode_cursor(sort, rows[limit - 1], tier_order) if len(rows) > limit
+                   else None)
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 

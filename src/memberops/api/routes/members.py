@@ -24,6 +24,7 @@ from memberops.members.schemas import (
     TagsChange,
     TimelineEntry,
 )
+from memberops.tiers import queries as tier_queries
 from memberops.uow import UnitOfWork
 
 router = APIRouter(prefix=API_PREFIX, tags=["members"], dependencies=[Depends(authorize)])
@@ -86,9 +87,13 @@ def search_members(
     cursor: str | None = None,
     sort: Annotated[str, Query(description="one of " + ", ".join(queries.SORTS))] = "-id",
 ) -> MemberPage:
-    """Search members, newest first by default, with an opaque cursor for the next page."""
+    """Search members, newest first by default, with an opaque cursor for the next page;
+    `tier` sorts by the place on the ladder in force, lowest first."""
     with ctx.uow(readonly=True) as uow:
-        page = queries.search(uow.session, filters, limit=limit, cursor=cursor, sort=sort)
+        order = tuple(t.code for t in tier_queries.ladder(uow.session).tiers) \
+            if sort.lstrip("-") == "tier" else ()
+        page = queries.search(uow.session, filters, limit=limit, cursor=cursor, sort=sort,
+                              tier_order=order)
         return MemberPage(items=[MemberRead.of(m) for m in page.items],
                           next_cursor=page.next_cursor)
 

@@ -5,6 +5,7 @@ off the event loop and kept a few minutes per choice."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -94,10 +95,20 @@ def clear_cache() -> None:
 _reader: ProcessPoolExecutor | None = None
 
 
-def _reader_started() -> None:
+def _reader_started(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops it on shutdown
+    # ... unless the server dies without stopping it (killed, or ended by a signal it
+    # does not handle): then the reader, left with no one to serve, ends too.
+    threading.Thread(target=_end_with, args=(parent,), daemon=True,
+                     name="end with the server").start()
     frames.use_adbc_for_sqlite()
     import adbc_driver_sqlite.dbapi  # noqa: F401  (loaded now, not with the first board)
+
+
+def _end_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def start_reader() -> None:
@@ -106,6 +117,7 @@ def start_reader() -> None:
     with _lock:
         if _reader is None:
             _reader = ProcessPoolExecutor(max_workers=1, initializer=_reader_started,
+                                          initargs=(os.getpid(),),
                                           mp_context=multiprocessing.get_context("spawn"))
             _reader.submit(_forget_tables)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from nicegui import ui
 from sqlalchemy import select, update
 
 from memberops.access.models import Operator
@@ -16,7 +17,7 @@ from memberops.coupons.models import CouponTemplate
 from memberops.programme.models import ConfigVersion
 from memberops.wallet import service as wallet_service
 from tests.console.conftest import Console
-from tests.coupons_helpers import template
+from tests.coupons_helpers import issue, template
 from tests.tiers_helpers import new_member, spend
 from tests.wallet_helpers import configure
 
@@ -407,3 +408,199 @@ async def test_a_template_code_in_use_is_refused_and_a_lost_right_too(
     await confirm(app, "no longer allowed")
     await app.user.should_see("Your role (finance) may not do this.")
     assert coupon_templates(app)["spend200"][0] == "active"
+
+
+# --- editing a coupon template and its history --------------------------------------------
+
+def template_row(app: Console, code: str = "spend200") -> CouponTemplate:
+    with app.db.session(readonly=True) as s:
+        found = s.execute(select(CouponTemplate).where(CouponTemplate.code == code)) \
+            .scalar_one()
+        s.expunge(found)
+        return found
+
+
+def audit_of(app: Console, action: str) -> list[AuditEntry]:
+    with app.db.session(readonly=True) as s:
+        found = list(s.execute(select(AuditEntry).where(AuditEntry.action == action)
+                               .order_by(AuditEntry.id)).scalars())
+        s.expunge_all()
+        return found
+
+
+async def open_edit(app: Console, code: str = "spend200", role: str = "operator") -> None:
+    await open_page(app, role, tab="coupons")
+    app.user.find(marker=f"coupon-edit-{code}").click()
+    await app.user.should_see(marker="edit-save")
+
+
+async def test_a_coupon_template_is_edited_and_only_the_changes_are_saved_with_the_reason(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "spend200")
+    await open_edit(app)
+    # prefilled with the template's values, amounts in yuan
+    assert element(app, "edit-amount_off").value == 30
+    assert element(app, "edit-amount_off").props["prefix"] == "¥"
+    assert element(app, "edit-min_spend").value == 200
+    assert (element(app, "edit-name").value, element(app, "edit-valid_days").value) == (
+        "template spend200", 14)
+    set_value(app, "edit-name", "Spring 满200减30")
+    set_value(app, "edit-quantity", 500)
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see("Name: template spend200 → Spring 满200减30; "
+                              "Budget (coupons in all): unlimited → 500")
+    await confirm(app, "spring campaign")
+    await app.user.should_see("Template spend200 saved.")
+    saved = template_row(app)
+    assert (saved.name, saved.quantity, saved.amount_off, saved.min_spend) == (
+        "Spring 满200减30", 500, 3_000, 20_000)
+    [changed] = audit_of(app, "coupons.template_changed")
+    assert set(changed.changes) == {"name", "quantity"}
+    [noted] = audit_of(app, "console.coupon_template_changed")
+    assert (noted.reason, noted.actor_name, noted.target_type, noted.target_id) == (
+        "spring campaign", "operator-op", "coupon_template", str(saved.id))
+    assert noted.changes == changed.changes
+    [row] = rows(app, "coupons-table")
+    assert (row["name"], row["budget"]) == ("Spring 满200减30", "0 / 500")
+    await app.user.should_not_see(marker="edit-save")
+
+
+async def test_the_terms_of_a_template_with_issued_coupons_cannot_change(
+        console_app: Console) -> None:
+    app = console_app
+    template_id = template(app.make_uow, "spend200")
+    issue(app.make_uow, template_id, new_member(app.make_uow, 1))
+    await open_edit(app)
+    await app.user.should_see("1 coupons issued: the discount terms")
+    set_value(app, "edit-amount_off", 20)
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see("Amount off: ¥30.00 → ¥20.00")
+    await confirm(app, "cheaper")
+    await app.user.should_see("its terms (amount_off) can no longer change; create a new "
+                              "template instead")
+    assert "can no longer change" in " ".join(
+        e.text for e in element(app, "edit-errors").descendants() if isinstance(e, ui.label))
+    await app.user.should_not_see(marker="reason")
+    saved = template_row(app)
+    assert (saved.amount_off, saved.issued) == (3_000, 1)
+    assert audit_of(app, "coupons.template_changed") == []
+    assert audit_of(app, "console.coupon_template_changed") == []
+
+
+async def test_an_invalid_template_edit_is_explained_and_saves_nothing(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "pct", kind="percent_off", amount_off=None, percent_off=10,
+             max_discount=5_000, min_spend=0)
+    await open_edit(app, "pct")
+    set_value(app, "edit-percent_off", 150)
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see("Not saved — please correct:")
+    await app.user.should_see("Percent off (10 = 9折): Input should be less than or equal "
+                              "to 99")
+    await app.user.should_not_see(marker="reason")
+    set_value(app, "edit-percent_off", 10)
+    set_value(app, "edit-quantity", -5)
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see("Budget (coupons in all): Input should be greater than or "
+                              "equal to 1")
+    set_value(app, "edit-quantity", None)
+    set_value(app, "edit-amount_off", 10)  # an amount off on a percent coupon
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see("Amount off: does not apply to a percent_off coupon")
+    set_value(app, "edit-amount_off", None)
+    set_value(app, "edit-max_discount", 12.345)
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see("At most off: at most two decimals")
+    await app.user.should_not_see(marker="reason")
+    saved = template_row(app, "pct")
+    assert (saved.percent_off, saved.quantity, saved.max_discount) == (10, None, 5_000)
+    assert audit_of(app, "coupons.template_changed") == []
+
+
+async def test_a_template_edit_cancelled_or_unchanged_saves_nothing(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "spend200")
+    await open_edit(app)
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see("Nothing has changed.")
+    set_value(app, "edit-name", "renamed")
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see(marker="reason")
+    app.user.find(marker="cancel").click()
+    await app.user.should_not_see(marker="reason")
+    assert template_row(app).name == "template spend200"
+    app.user.find(marker="edit-close").click()
+    await app.user.should_not_see(marker="edit-save")
+    assert template_row(app).name == "template spend200"
+    assert audit_of(app, "coupons.template_changed") == []
+
+
+async def test_a_templates_history_shows_each_change_with_who_when_and_why(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "spend200")
+    await open_edit(app)
+    set_value(app, "edit-name", "Spring")
+    set_value(app, "edit-min_spend", 300)
+    app.user.find(marker="edit-save").click()
+    await confirm(app, "spring campaign")
+    await app.user.should_see("Template spend200 saved.")
+    app.clock.advance(timedelta(minutes=5))
+    app.user.find(marker="coupon-pause-spend200").click()
+    await confirm(app, "budget spent")
+    await app.user.should_see("Paused.")
+    app.user.find(marker="coupon-history-spend200").click()
+    await app.user.should_see(marker="coupon-history")
+    history = rows(app, "coupon-history")
+    assert [(r["what"], r["at"], r["by"], r["reason"]) for r in history] == [
+        ("Paused", "2026-06-15 10:05", "operator-op", "budget spent"),
+        ("Changed", "2026-06-15 10:00", "operator-op", "spring campaign"),
+        ("Created", "2026-06-15 10:00", "test-admin", "–")]
+    assert history[0]["changes"] == "Status: Active → Paused"
+    assert history[1]["changes"] == ("Name: template spend200 → Spring; "
+                                     "Order at least: ¥200.00 → ¥300.00")
+    assert "Amount off: ¥30.00" in history[2]["changes"]
+    assert "Valid days: 14" in history[2]["changes"]
+
+
+async def test_an_analyst_sees_a_templates_history_but_cannot_edit_it(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "spend200")
+    await open_page(app, "analyst", tab="coupons")
+    await app.user.should_not_see(marker="coupon-edit-spend200")
+    app.user.find(marker="coupon-history-spend200").click()
+    await app.user.should_see(marker="coupon-history")
+    assert [r["what"] for r in rows(app, "coupon-history")] == ["Created"]
+
+
+async def test_a_template_edit_from_a_session_that_became_an_analysts_is_refused(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "spend200")
+    await open_edit(app)
+    set_value(app, "edit-name", "not allowed")
+    app.user.find(marker="edit-save").click()
+    await app.user.should_see(marker="reason")
+    with app.make_uow() as uow:  # the operator's role is changed while the form is open
+        uow.session.execute(update(Operator).where(Operator.username == "operator-op")
+                            .values(role="analyst"))
+    await confirm(app, "crafted")
+    await app.user.should_see("Your role (analyst) may not do this.")
+    assert template_row(app).name == "template spend200"
+    assert audit_of(app, "console.coupon_template_changed") == []
+
+
+async def test_the_template_buttons_are_in_chinese_for_a_chinese_operator(
+        console_app: Console) -> None:
+    app = console_app
+    template(app.make_uow, "spend200")
+    await open_page(app, language="zh-CN", tab="coupons")
+    for text in ("编辑 spend200", "历史 spend200", "暂停 spend200"):
+        await app.user.should_see(text)
+    app.user.find(marker="coupon-edit-spend200").click()
+    await app.user.should_see("编辑模板 spend200")
+    await app.user.should_see("保存…")

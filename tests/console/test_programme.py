@@ -161,6 +161,7 @@ async def test_nothing_changed_and_cancel_save_nothing(console_app: Console) -> 
 async def test_risk_limits_are_entered_in_yuan_and_stored_in_fen(console_app: Console) -> None:
     app = console_app
     await open_page(app, tab="risk_rules")
+    assert element(app, "risk_rules-review_threshold").props["prefix"] == "¥"
     set_value(app, "risk_rules-review_threshold", 3_000)
     set_value(app, "risk_rules-daily_limit", 15_000.5)
     app.user.find(marker="risk_rules-save").click()

@@ -214,7 +214,7 @@ class ConfigForm:
             text = value if isinstance(value, str) else "" if value is None else str(value)
             return ui.input(f.label, value=text).props("dense outlined").mark(mark)
         number = ui.number(f.label, value=value) \
-            .props("dense outlined" + (" prefix=¥" if f.unit == "yuan" else "")
+            .props("dense outlined" + (' prefix="¥"' if f.unit == "yuan" else "")
                    + (" suffix=%" if f.unit == "pct" else "")).classes("w-40").mark(mark)
         return number
 

@@ -69,3 +69,14 @@ def test_the_export_reads_in_batches_and_stops_at_its_limit(make_uow, db, clock,
         assert [e.target_id for e in exporting.entries(s, AuditFilter())] == [
             "5", "4", "3", "2", "1"]
         assert len(list(exporting.entries(s, AuditFilter(), limit=3))) == 3
+
+
+def test_a_reason_a_spreadsheet_would_run_is_exported_as_text(make_uow) -> None:
+    with make_uow() as uow:
+        audit.record(uow, action="member.updated", target_type="member", target_id=1,
+                     reason="=HYPERLINK(\"http://evil.example\",\"click\")")
+    with make_uow() as uow:
+        data, _ = exporting.export_csv(uow, AuditFilter(action="member.updated"))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8").removeprefix("\ufeff"))))
+    reason = rows[0].index("reason")
+    assert rows[1][reason] == "'=HYPERLINK(\"http://evil.example\",\"click\")"

@@ -228,6 +228,13 @@ def test_an_export_imports_back_into_an_empty_database_unchanged(make_uow: MakeU
 
     assert report.imported == 4 and report.header.ignored == ["id", "tier", "status"]
     assert without_ids(export_csv(make_uow)) == without_ids(first)
+    # A spreadsheet opening the export shows the name; it does not run it; and the
+    # import reads back the name as it was.
+    names = [row[1] for row in without_ids(first)]
+    assert '\'=HYPERLINK("x"), "quoted"' in names
+    with make_uow(readonly=True) as uow:
+        again = queries.search(uow.session, MemberFilter(phone="13600000000")).items[0]
+    assert again.name == '=HYPERLINK("x"), "quoted"'
 
 
 def test_export_follows_the_search_filters(make_uow: MakeUow) -> None:

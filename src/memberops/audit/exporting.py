@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from memberops import cells
 from memberops.audit import queries, service
 from memberops.audit.models import AuditEntry
 from memberops.audit.queries import AuditFilter
@@ -66,7 +67,7 @@ def export_csv(uow: UnitOfWork, filters: AuditFilter, *, limit: int = MAX_ROWS,
     writer.writerow(HEADER)
     count = 0
     for entry in entries(uow.session, filters, limit=limit):
-        writer.writerow(_record(entry, uow.clock.tz))
+        writer.writerow([cells.safe(str(value)) for value in _record(entry, uow.clock.tz)])
         count += 1
     criteria = {k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in asdict(filters).items() if v is not None}

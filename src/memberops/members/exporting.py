@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from memberops import cells
 from memberops.audit import service as audit
 from memberops.members import queries, rules
 from memberops.members.importing import COLUMNS
@@ -78,14 +79,15 @@ def records(session: Session, filters: MemberFilter, tz: tzinfo) -> Iterator[lis
 
 
 def csv_text(value: Cell) -> str:
-    """A cell as the import reads it back: ISO dates, true/false, empty for nothing."""
+    """A cell as the import reads it back: ISO dates, true/false, empty for nothing, text
+    that a spreadsheet would take for a formula escaped (`memberops.cells`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, date):  # datetime too: ISO 8601 with its offset
         return value.isoformat()
-    return str(value)
+    return cells.safe(str(value))
 
 
 def csv_chunks(rows: Iterable[list[Cell]], progress: Progress | None = None,

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from memberops import cells
 from memberops.audit import service as audit
 from memberops.errors import Conflict, ValidationFailed
 from memberops.members import rules
@@ -353,7 +354,9 @@ def validate_row(line: int, record: list[str], header: Header, ctx: RowContext) 
     row = ImportRow(line=line, values=record)
     if len(record) > len(header.names) and any(v.strip() for v in record[len(header.names):]):
         row.fail("row", f"{len(record)} values but the header has {len(header.names)} columns")
-    values = {f: v for f, v in zip(header.fields, record, strict=False) if f is not None}
+    # A cell our export escaped so that spreadsheets do not run it comes back as it was.
+    values = {f: cells.plain(v) for f, v in zip(header.fields, record, strict=False)
+              if f is not None}
     data: dict[str, Any] = {}
     _plain_fields(values, data)
     _converted_fields(values, data, ctx, row.fail)

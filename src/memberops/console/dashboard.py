@@ -16,7 +16,7 @@ from memberops.access.rules import Permission
 from memberops.analytics.kpi_period import Filters, Period
 from memberops.analytics.kpis import UNITS, KpiReport, change
 from memberops.console import dashboard_charts as charts
-from memberops.console import dashboard_data, fmt, state
+from memberops.console import dashboard_data, fmt, problems, state
 from memberops.console.dashboard_data import Board
 from memberops.console.frame import page
 from memberops.console.i18n import t
@@ -189,7 +189,7 @@ class Dashboard:
         try:
             key = self._key()
         except DomainError as exc:
-            ui.notify(t("Not shown: {detail}", "无法显示：{detail}", detail=exc.detail),
+            ui.notify(t("Not shown: {detail}", "无法显示：{detail}", detail=problems.detail(exc)),
                       type="warning")
             return
         services = state.services()
@@ -212,7 +212,7 @@ class Dashboard:
                 self.body.clear()
                 with self.body:
                     ui.label(t("The figures could not be computed: {detail}",
-                               "无法计算数据：{detail}", detail=exc.detail)) \
+                               "无法计算数据：{detail}", detail=problems.detail(exc))) \
                         .classes("text-negative").mark("failed")
                 return
         if board is None or mine != self.generation:  # None: the app is shutting down

@@ -125,7 +125,9 @@ def page(path: str, *, permission: Permission | None,
 
 
 def problem_text(exc: DomainError) -> str:
-    return t("Not done: {detail}", "未完成：{detail}", detail=exc.detail)
+    from memberops.console import problems  # the titles, in the operator's language
+
+    return problems.text(exc)
 
 
 async def act(permission: Permission, work: Callable[[UnitOfWork], T], *,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from memberops.access.rules import Permission
 from memberops.analytics import churn, insight
 from memberops.analytics import purchases as buys
-from memberops.console import fmt, member_actions, state
+from memberops.console import fmt, member_actions, problems, state
 from memberops.console.frame import page
 from memberops.console.i18n import language, t
 from memberops.console.member_actions import offload, read
@@ -465,7 +465,7 @@ class MemberPage:
         try:
             found = await offload(lambda: load_insight(self.member_id))
         except DomainError as exc:
-            found, problem = None, exc.detail
+            found, problem = None, problems.detail(exc)
         except RuntimeError:  # the console stopped meanwhile
             return
         if box.is_deleted:  # the operator left the page meanwhile

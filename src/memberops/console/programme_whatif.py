@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import run, ui
 
 from memberops.access.rules import Permission
-from memberops.console import fmt, state
+from memberops.console import fmt, problems, state
 from memberops.console.i18n import t
 from memberops.console.session import SignedIn
 from memberops.errors import DomainError
@@ -66,7 +66,8 @@ async def preview(who: SignedIn, kind: str, proposed: Data, box: ui.column) -> N
                     _show_recharges(recharges)
     except DomainError as exc:
         with box:
-            ui.label(t("No preview: {e}", "无法预览：{e}", e=exc.detail)).classes("text-negative")
+            ui.label(t("No preview: {e}", "无法预览：{e}", e=problems.detail(exc))) \
+                .classes("text-negative")
     finally:
         waiting.delete()
 

@@ -24,7 +24,7 @@ from memberops.demo.history import HistoryReport
 from memberops.demo.members import generate_members, plan_members
 from memberops.demo.runner import seed_coupons
 from memberops.demo.value import generate_value
-from tests.conftest import ON_POSTGRES, SHANGHAI
+from tests.conftest import ON_POSTGRES, PG_URL, SHANGHAI
 
 PLAN = DemoPlan(members=80)
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=SHANGHAI)
@@ -58,7 +58,9 @@ def own_database(migrated: str, name: str = "demo") -> str:
         return f"sqlite:///{path}"
     url = make_url(migrated)
     name = f"{url.database}_{name}"
-    admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
+    # Not a connection to the run's own database: that is dropped (WITH FORCE) at the end
+    # of the session, before this drop runs at exit.
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -62,6 +62,9 @@ class Board:
 _cache: OrderedDict[Key, tuple[float, Board]] = OrderedDict()
 _tables: dict[tuple[str, date], tuple[float, dict[str, pl.DataFrame]]] = {}
 _lock = threading.Lock()
+# Raised by clear_cache: a board whose computing began before a clear is not kept after it
+# (it may have read the store as it was before).
+_generation = 0
 
 
 def key_for(services: Services, period: Period, filters: Filters) -> Key:
@@ -77,7 +80,9 @@ def cached(key: Key) -> Board | None:
 
 
 def clear_cache() -> None:
+    global _generation
     with _lock:
+        _generation += 1
         _cache.clear()
         _tables.clear()
     if _reader is not None:
@@ -170,6 +175,8 @@ def compute(services: Services, key: Key, *, fresh: bool = False) -> Board:
     """Compute the board (slow: run it in a worker thread) and keep it for TTL_SECONDS;
     `fresh` reads the store again."""
     started = time.perf_counter()
+    with _lock:
+        generation = _generation
     now = services.clock.now()
     with services.db.session(readonly=True) as session:
         spend = programme_service.current(session, MarketingSpend)
@@ -180,6 +187,8 @@ def compute(services: Services, key: Key, *, fresh: bool = False) -> Board:
     board = Board(figures=figures(), points=points, stored_value=stored_value, as_of=now,
                   seconds=time.perf_counter() - started)
     with _lock:
+        if generation != _generation:
+            return board
         _cache[key] = (time.monotonic(), board)
         _cache.move_to_end(key)
         while len(_cache) > MAX_ENTRIES:

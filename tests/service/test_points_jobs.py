@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+
+from memberops.audit.models import AuditEntry
 
 from memberops.jobs import points as points_jobs
 from memberops.members import queries as member_queries
@@ -69,6 +72,43 @@ def test_points_expire_at_the_end_of_the_following_year_once(make_uow, db, clock
     assert lots(db, member) == [("test", 100, 0, "expired")]
     assert balances(db, member) == (0, 0)
     assert_consistent(db)
+
+
+def _audited_points(db, member_id: int) -> list[tuple[str, dict]]:
+    with db.session(readonly=True) as s:
+        return [(e.action, e.changes) for e in s.execute(
+            select(AuditEntry).where(AuditEntry.target_type == "member",
+                                     AuditEntry.target_id == str(member_id),
+                                     AuditEntry.action.like("points.%"))
+            .order_by(AuditEntry.id)).scalars()]
+
+
+def test_the_audit_trail_of_points_chains_to_the_ledger_balances(make_uow, db,
+                                                                 clock) -> None:
+    # Each entry's before is the previous entry's after, and the last after is what the
+    # ledger holds: earning, a release of two lots in one run, and expiry.
+    member = new_member(make_uow)
+    earn(make_uow, member, 100 * YUAN, "o-1")
+    earn(make_uow, member, 40 * YUAN, "o-2")
+    give(make_uow, member, 30)
+    clock.advance(timedelta(days=7))
+    assert points_jobs.release_due(db, clock).points == 140
+    clock.set(datetime(2028, 1, 1, tzinfo=SHANGHAI))
+    assert points_jobs.expire_due(db, clock).points == 170
+    state = {"available": 0, "pending": 0}
+    states = []
+    trail = _audited_points(db, member)
+    assert [action for action, _ in trail] == [
+        "points.earned", "points.earned", "points.earned", "points.released",
+        "points.released", "points.expired"]
+    for _, changes in trail:
+        for name in ("available", "pending"):
+            if name in changes:
+                assert changes[name]["before"] == state[name]
+                state[name] = changes[name]["after"]
+        states.append((state["available"], state["pending"]))
+    assert states == [(0, 100), (0, 140), (30, 140), (130, 40), (170, 0), (0, 0)]
+    assert states[-1] == balances(db, member)
 
 
 def test_expiry_takes_only_what_remains_and_closes_used_up_lots(make_uow, db,

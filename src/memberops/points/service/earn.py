@@ -19,6 +19,7 @@ from memberops.points.service.common import (
     check_points,
     check_text,
     credit,
+    credited,
     earning_rules,
     lot_of,
     record,
@@ -111,7 +112,7 @@ def earn_for_purchase(uow: UnitOfWork, *, member_id: int, amount_paid: int, refe
                  tier_pct=member_pct,
                  promotion_pct=rules.promotion_pct(config, day, member.birthday))
     record(uow, action="points.earned", member_id=member_id, before=before,
-           reference=reference, source=ORDER)
+           after=credited(before, lot), reference=reference, source=ORDER)
     _emit_earned(uow, lot)
     return lot
 
@@ -142,6 +143,6 @@ def award(uow: UnitOfWork, *, member_id: int, points: int, source: str,
                  key=key, kind="points.award", request=request, pending=pending,
                  reason=reason)
     record(uow, action="points.earned", member_id=member_id, before=before,
-           reference=reference, source=source, reason=reason)
+           after=credited(before, lot), reference=reference, source=source, reason=reason)
     _emit_earned(uow, lot)
     return lot

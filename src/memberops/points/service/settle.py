@@ -15,20 +15,27 @@ from memberops.members import service as members_service
 from memberops.points.events import PointsExpired, PointsReleased
 from memberops.points.models import PointsLot, PointsUse
 from memberops.points.queries import available_account, pending_account
-from memberops.points.service.common import EXPIRED, balances, locked_rows, post, record
+from memberops.points.service.common import (
+    EXPIRED,
+    balances,
+    locked_rows,
+    post,
+    record,
+    shifted,
+)
 from memberops.prepared import Prepared
 from memberops.uow import UnitOfWork
 
 
 def release_member(uow: UnitOfWork, *, member_id: int, now: datetime | None = None) -> int:
     """Make the member's pending lots whose return window has passed available."""
-    members_service.lock_active(uow, member_id)
+    members_service.lock_active_id(uow, member_id)
     return release_locked(uow, member_id, now or uow.clock.now())
 
 
 def expire_member(uow: UnitOfWork, *, member_id: int, now: datetime | None = None) -> int:
     """Expire the member's available lots whose expiry has come."""
-    members_service.lock_active(uow, member_id)
+    members_service.lock_active_id(uow, member_id)
     return expire_locked(uow, member_id, now or uow.clock.now())
 
 
@@ -56,21 +63,27 @@ def release_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
         PointsLot.member_id == member_id, PointsLot.status == "pending",
         PointsLot.available_at <= now).order_by(PointsLot.id))
     released = 0
+    before: dict[str, int] | None = None
     for lot in due:
         if lot.remaining == 0:  # nothing left to move (defensive: clawbacks close such lots)
             lot.status = "available"
             continue
-        before = balances(uow, member_id)
+        if before is None:  # read once: each release below moves a known amount
+            before = balances(uow, member_id)
         # One entry per lot: the statement shows each order's points arriving, with its
         # reference; the key is the lot's, so the release happens once whoever runs it.
-        post(uow, key=f"points:release:lot:{lot.id}", kind="points.release",
-             source=pending_account(member_id), destination=available_account(member_id),
-             points=lot.remaining, request={"op": "release", "lot_id": lot.id},
-             reference=lot.reference, reason="return window passed")
+        entry = post(uow, key=f"points:release:lot:{lot.id}", kind="points.release",
+                     source=pending_account(member_id),
+                     destination=available_account(member_id), points=lot.remaining,
+                     request={"op": "release", "lot_id": lot.id},
+                     reference=lot.reference, reason="return window passed")
         lot.status = "available"
         released += lot.remaining
+        moved = 0 if entry.replayed else lot.remaining
+        after = shifted(before, available=moved, pending=-moved)
         record(uow, action="points.released", member_id=member_id, before=before,
-               lot_id=lot.id)
+               after=after, lot_id=lot.id)
+        before = after
         uow.emit(PointsReleased(member_id=member_id, points=lot.remaining, lot_id=lot.id,
                                 reference=lot.reference))
     return released
@@ -101,6 +114,8 @@ def expire_locked(uow: UnitOfWork, member_id: int, now: datetime) -> int:
                                   points=lot.remaining, kind="expiry", reference=None,
                                   returned=0, created_at=uow.clock.now()))
         lot.remaining = 0
-    record(uow, action="points.expired", member_id=member_id, before=before, lots=ids)
+    after = before if entry.replayed else shifted(before, available=-points)
+    record(uow, action="points.expired", member_id=member_id, before=before, after=after,
+           lots=ids)
     uow.emit(PointsExpired(member_id=member_id, points=points, lot_ids=tuple(ids)))
     return points

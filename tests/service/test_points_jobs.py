@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from memberops.audit.models import AuditEntry
-
 from memberops.jobs import points as points_jobs
 from memberops.members import queries as member_queries
 from memberops.points import queries, service

@@ -73,6 +73,48 @@ def test_diamond_at_ten_thousand_yuan_recharged_in_total(make_uow, db) -> None:
     assert history(db, member) == [("regular", "diamond", "upgrade")]
 
 
+def test_a_cash_out_takes_its_principal_off_the_recharge_total(make_uow, db,
+                                                                clock) -> None:
+    # Through the wallet: ¥8,000 recharged and cashed out counts for nothing, so the
+    # next ¥8,000 still leaves the member Regular and ¥2,000 more makes Diamond.
+    from memberops.wallet import service as wallet_service
+
+    member = new_member(make_uow)
+
+    def top_up(yuan: int, ref: str) -> None:
+        clock.advance(timedelta(minutes=30))  # apart: the velocity rule is not the subject
+        with make_uow() as uow:
+            wallet_service.recharge(uow, member_id=member, amount=yuan * YUAN,
+                                    payment_ref=ref)
+
+    top_up(4_000, "pay-1")
+    top_up(4_000, "pay-2")
+    with make_uow() as uow:
+        out = wallet_service.cash_out(uow, member_id=member, cash_out_ref="co-1",
+                                      reason="moving away")
+    assert out.principal_refunded == 800_000
+    clock.advance(timedelta(days=1))  # the daily recharge limit is not the subject either
+    top_up(4_000, "pay-3")
+    top_up(4_000, "pay-4")
+    assert tier(db, member) == "regular"
+    with db.session(readonly=True) as s:
+        found = queries.sums(s, member, queries.ladder(s), clock.now() + timedelta(seconds=1),
+                             SHANGHAI)
+    assert found.recharge == 800_000
+    top_up(2_000, "pay-5")
+    assert tier(db, member) == "diamond"
+    with make_uow() as uow:  # a retried cash-out is counted once
+        wallet_service.cash_out(uow, member_id=member, cash_out_ref="co-1",
+                                reason="moving away")
+    with db.session(readonly=True) as s:
+        kinds = s.execute(select(TierActivity.kind, TierActivity.amount)
+                          .where(TierActivity.member_id == member)
+                          .order_by(TierActivity.id)).all()
+    assert [tuple(k) for k in kinds] == [
+        ("recharge", 400_000), ("recharge", 400_000), ("cash_out", -800_000),
+        ("recharge", 400_000), ("recharge", 400_000), ("recharge", 200_000)]
+
+
 def test_refunds_are_deducted_and_never_downgrade(make_uow, db) -> None:
     member = new_member(make_uow)
     spend(make_uow, member, 1_200, "o-1")

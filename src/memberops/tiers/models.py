@@ -36,7 +36,7 @@ class TierActivity(Base):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    kind: Mapped[str] = mapped_column(String(10))  # spend | refund | recharge
+    kind: Mapped[str] = mapped_column(String(10))  # spend | refund | recharge | cash_out
     amount: Mapped[int] = mapped_column(BigInteger)  # fen, signed: a refund is negative
     orders: Mapped[int] = mapped_column(Integer)  # +1 an order, -1 a full refund, else 0
     reference: Mapped[str] = mapped_column(String(120))
@@ -48,7 +48,7 @@ class TierActivity(Base):
         UniqueConstraint("kind", "reference"),
         # The window sums of one member, read on every order.
         Index("ix_tier_activity_member_time", "member_id", "occurred_at"),
-        CheckConstraint("(kind = 'refund' AND amount <= 0) OR "
+        CheckConstraint("(kind IN ('refund', 'cash_out') AND amount <= 0) OR "
                         "(kind IN ('spend', 'recharge') AND amount >= 0)",
                         name="amount_sign"),
     )

@@ -8,7 +8,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import Table, and_, bindparam, case, func, select
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberops.errors import NotFound, ValidationFailed
@@ -24,14 +24,16 @@ MAX_LIMIT = 500
 SORTS = ("-at", "at")
 ACTIVITY: Table = TierActivity.__table__  # type: ignore[assignment]
 _SPEND_IN = ACTIVITY.c.occurred_at >= bindparam("spend_from")
-_RECHARGE = ACTIVITY.c.kind == "recharge"
+# What counts as recharged: settled recharges, less the principal cashed out since (a
+# cash-out row's amount is negative). Equalities, not IN: WINDOW_SUMS is prepared.
+RECHARGED = or_(ACTIVITY.c.kind == "recharge", ACTIVITY.c.kind == "cash_out")
 # One indexed statement (member, time): built once, it runs inside every order.
 WINDOW_SUMS = Prepared(
-    select(func.coalesce(func.sum(case((and_(~_RECHARGE, _SPEND_IN), ACTIVITY.c.amount),
+    select(func.coalesce(func.sum(case((and_(~RECHARGED, _SPEND_IN), ACTIVITY.c.amount),
                                        else_=0)), 0),
            func.coalesce(func.sum(case((_SPEND_IN, ACTIVITY.c.orders), else_=0)), 0),
            func.coalesce(func.sum(case(
-               (and_(_RECHARGE, ACTIVITY.c.occurred_at >= bindparam("recharge_from")),
+               (and_(RECHARGED, ACTIVITY.c.occurred_at >= bindparam("recharge_from")),
                 ACTIVITY.c.amount), else_=0)), 0))
     .where(ACTIVITY.c.member_id == bindparam("member_id"),
            ACTIVITY.c.occurred_at >= bindparam("since"),

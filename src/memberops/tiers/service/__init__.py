@@ -1,7 +1,8 @@
 """Tier use cases (会员等级); import them from here.
 
 Other flows call, inside their own unit of work: `record_spend` and `record_refund` (the
-orders flow), `record_recharge` (the wallet, when a recharge settles), and `benefits`
+orders flow), `record_recharge` and `record_cash_out` (the wallet, when a recharge settles or a
+wallet is cashed out), and `benefits`
 (the discount, multiplier and flags to apply). Every change: validate → lock the member
 row → change → history → audit → event. Services never commit.
 """
@@ -10,6 +11,7 @@ from memberops.tiers.queries import benefits
 from memberops.tiers.rules import TierBenefits
 from memberops.tiers.service.activity import (
     Recorded,
+    record_cash_out,
     record_recharge,
     record_refund,
     record_spend,
@@ -24,6 +26,7 @@ __all__ = [
     "WhatIfReport",
     "benefits",
     "parse_ladder",
+    "record_cash_out",
     "record_recharge",
     "record_refund",
     "record_spend",

@@ -38,7 +38,7 @@ from memberops.tiers.service.common import (
 )
 from memberops.uow import UnitOfWork
 
-SPEND, REFUND, RECHARGE = "spend", "refund", "recharge"
+SPEND, REFUND, RECHARGE, CASH_OUT = "spend", "refund", "recharge", "cash_out"
 # INSERT … ON CONFLICT DO NOTHING on (kind, reference): a retried order is not counted
 # twice, and no error aborts the caller's transaction (PostgreSQL would).
 # RETURNING tells a row inserted from one skipped on both databases (rowcount does not,
@@ -87,9 +87,20 @@ def record_refund(uow: UnitOfWork, *, member_id: int, amount: int, reference: st
 def record_recharge(uow: UnitOfWork, *, member_id: int, amount: int, reference: str,
                     occurred_at: datetime | None = None) -> Recorded:
     """A settled recharge (`reference` its payment_ref): counts towards recharge-based
-    qualification (Diamond at ¥10,000 recharged in the reference programme)."""
+    qualification (Diamond at ¥10,000 recharged in the reference programme); a cash-out
+    takes its principal off again (`record_cash_out`)."""
     return _record(uow, member_id, RECHARGE, check_amount(amount, low=1), 0, reference,
                    occurred_at)
+
+
+def record_cash_out(uow: UnitOfWork, *, member_id: int, amount: int, reference: str,
+                    occurred_at: datetime | None = None) -> Recorded:
+    """A cash-out (`amount` fen of principal paid back; `reference` its cash_out_ref):
+    that money is no longer recharged, so it comes off the recharge total (else a member
+    could recharge ¥10,000, become Diamond and take the money straight back). Like a
+    refund, never downgrades."""
+    amount = check_amount(amount, low=1)
+    return _record(uow, member_id, CASH_OUT, -amount, 0, reference, occurred_at)
 
 
 def _record(uow: UnitOfWork, member_id: int, kind: str, amount: int, orders: int,

@@ -21,7 +21,7 @@ from memberops.members.models import Member
 from memberops.programme.schemas import TierLadder
 from memberops.tiers import rules
 from memberops.tiers.models import MemberTier
-from memberops.tiers.queries import ACTIVITY, ladder
+from memberops.tiers.queries import ACTIVITY, RECHARGED, ladder
 from memberops.uow import UnitOfWork
 
 
@@ -53,7 +53,7 @@ def _sum(condition: ColumnElement[bool], value: Any) -> Any:
 
 
 def _columns(prefix: str, spend_from: datetime, recharge_from: datetime) -> list[Any]:
-    recharge = ACTIVITY.c.kind == "recharge"
+    recharge = RECHARGED
     spend_in = ACTIVITY.c.occurred_at >= spend_from
     return [
         _sum(and_(~recharge, spend_in), ACTIVITY.c.amount).label(f"{prefix}_net"),

@@ -7,6 +7,7 @@ from memberops.errors import Conflict
 from memberops.ledger import service as ledger_service
 from memberops.ledger.rules import Posting
 from memberops.members import service as members_service
+from memberops.tiers import service as tiers_service
 from memberops.uow import UnitOfWork
 from memberops.wallet import queries, rules
 from memberops.wallet.events import WalletCashedOut
@@ -40,6 +41,9 @@ def cash_out(uow: UnitOfWork, *, member_id: int, cash_out_ref: str, reason: str,
                   bonus_forfeited=bonus, reason=reason, entry_id=entry_id,
                   created_at=uow.clock.now())
     flush_unique(uow, row, "cash_out_ref", cash_out_ref)
+    if principal:
+        tiers_service.record_cash_out(uow, member_id=member_id, amount=principal,
+                                      reference=cash_out_ref)
     audit.record(uow, action="wallet.cashed_out", target_type="member", target_id=member_id,
                  reason=reason, changes={"principal": {"before": principal, "after": 0},
                                          "bonus": {"before": bonus, "after": 0}})

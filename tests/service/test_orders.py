@@ -131,6 +131,18 @@ def test_a_full_refund_reverses_everything(make_uow: MakeUow, db: Database) -> N
     wallet_helpers.assert_consistent(db)
 
 
+def test_an_order_that_cost_nothing_has_nothing_to_refund(make_uow: MakeUow,
+                                                          db: Database) -> None:
+    m = member(make_uow)
+    o = place(make_uow, order(m, items=[("SAMPLE", 1, 0)]))
+    assert (o.paid_value, o.status) == (0, "paid")
+    for by in ({"amount": 1}, {"items": [{"sku": "SAMPLE", "quantity": 1}]}):
+        with pytest.raises(RuleViolated) as refused:
+            refund(make_uow, o.order_ref, refund_ref="R-1", **by)
+        assert refused.value.code == "order_not_paid"
+    wallet_helpers.assert_consistent(db)
+
+
 def test_partial_refunds_by_items_and_amount_add_up(make_uow: MakeUow, db: Database) -> None:
     m = member(make_uow, wallet=1_000 * YUAN, points=5_000, tier="silver")
     wallet_before = wallet_helpers.wallet(db, m)

@@ -135,6 +135,8 @@ TITLES: dict[str, tuple[str, str]] = {
     "wallet_over_payable": ("The wallet amount is more than what is left to pay.",
                             "储值支付金额超过了待付金额。"),
     "order_fully_refunded": ("The order is already fully refunded.", "该订单已全额退款。"),
+    "order_not_paid": ("The order cost nothing: there is nothing to refund.",
+                       "该订单实付为零，无可退款项。"),
     "refund_exceeds_order": ("The refund is more than what was paid.", "退款金额超过了实付金额。"),
     "refund_exceeds_items": ("More items than were bought or are left cannot be refunded.",
                              "退货数量超过了可退数量。"),

@@ -99,6 +99,9 @@ def plan(order: Order, body: RefundCreate
 
 def _amount(order: Order, body: RefundCreate) -> tuple[int, list[dict[str, object]]]:
     left = order.paid_value - order.refunded
+    if order.paid_value == 0:
+        raise RuleViolated(f"order {order.order_ref!r} cost nothing after its discounts: "
+                           "there is nothing to refund", code="order_not_paid")
     if left == 0:
         raise RuleViolated(f"order {order.order_ref!r} is already fully refunded",
                            code="order_fully_refunded")

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.panel import Panel
@@ -28,9 +29,13 @@ from memberops.clock import SystemClock
 from memberops.config import get_settings
 from memberops.demo import DEFAULT_SEED, DemoPlan
 from memberops.demo import Progress as ProgressCallback
-from memberops.demo.runner import DemoResult, run_demo
-from memberops.demo.summary import DemoFigures
 from memberops.money import Money
+
+# The demo's generators (Faker, the history, its summary) load when the demo runs, not
+# with every other `memberops` command.
+if TYPE_CHECKING:
+    from memberops.demo.runner import DemoResult
+    from memberops.demo.summary import DemoFigures
 
 STEP_LABELS = {"members": "Registering members",
                "orders": "Playing the history (orders)",
@@ -156,6 +161,8 @@ def demo(
         raise fail(f"{host}:{port} is already in use; choose another --port")
     clock = SystemClock(tz=settings().tz)
     with _progress_bar() as progress:
+        from memberops.demo.runner import run_demo
+
         result = run_demo(DemoPlan(members=members, seed=seed, history_days=days), database,
                           keep=keep, clock=clock, progress=progress)
     # The server (and any command run from here) reads its database from the settings.

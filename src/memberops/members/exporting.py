@@ -12,10 +12,8 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from datetime import date, datetime, tzinfo
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +24,9 @@ from memberops.members.importing import COLUMNS
 from memberops.members.models import Member
 from memberops.members.queries import MemberFilter
 from memberops.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
 
 Format = Literal["csv", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx")
@@ -113,6 +114,8 @@ def csv_chunks(rows: Iterable[list[Cell]], progress: Progress | None = None,
 
 
 def _xlsx_cell(sheet: Any, value: Cell) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+
     if isinstance(value, datetime):  # Excel has no time zones: programme-local wall time
         value = value.replace(tzinfo=None)
     cell = WriteOnlyCell(sheet, value=value)
@@ -128,6 +131,8 @@ def _xlsx_cell(sheet: Any, value: Cell) -> WriteOnlyCell:
 def write_xlsx(rows: Iterable[list[Cell]], target: IO[bytes],
                progress: Progress | None = None) -> int:
     """Write an XLSX workbook (openpyxl write-only mode); returns the number of rows."""
+    from openpyxl import Workbook  # here: a quarter of a second that a CSV need not wait
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("members")
     sheet.freeze_panes = "A2"

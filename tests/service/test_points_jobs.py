@@ -85,28 +85,31 @@ def _audited_points(db, member_id: int) -> list[tuple[str, dict]]:
 def test_the_audit_trail_of_points_chains_to_the_ledger_balances(make_uow, db,
                                                                  clock) -> None:
     # Each entry's before is the previous entry's after, and the last after is what the
-    # ledger holds: earning, a release of two lots in one run, and expiry.
+    # ledger holds: earning, a release of two lots in one run, a deduction and expiry.
     member = new_member(make_uow)
     earn(make_uow, member, 100 * YUAN, "o-1")
     earn(make_uow, member, 40 * YUAN, "o-2")
     give(make_uow, member, 30)
     clock.advance(timedelta(days=7))
     assert points_jobs.release_due(db, clock).points == 140
+    with make_uow() as uow:
+        service.spend(uow, member_id=member, points=20, kind="deduction", reference="o-3",
+                      key="spend-1")
     clock.set(datetime(2028, 1, 1, tzinfo=SHANGHAI))
-    assert points_jobs.expire_due(db, clock).points == 170
+    assert points_jobs.expire_due(db, clock).points == 150
     state = {"available": 0, "pending": 0}
     states = []
     trail = _audited_points(db, member)
     assert [action for action, _ in trail] == [
         "points.earned", "points.earned", "points.earned", "points.released",
-        "points.released", "points.expired"]
+        "points.released", "points.spent", "points.expired"]
     for _, changes in trail:
         for name in ("available", "pending"):
             if name in changes:
                 assert changes[name]["before"] == state[name]
                 state[name] = changes[name]["after"]
         states.append((state["available"], state["pending"]))
-    assert states == [(0, 100), (0, 140), (30, 140), (130, 40), (170, 0), (0, 0)]
+    assert states == [(0, 100), (0, 140), (30, 140), (130, 40), (170, 0), (150, 0), (0, 0)]
     assert states[-1] == balances(db, member)
 
 

@@ -35,6 +35,7 @@ from memberops.points.service.common import (
     post,
     record,
     replayed,
+    shifted,
 )
 from memberops.points.service.settle import settle_locked
 from memberops.prepared import Prepared, utc_time
@@ -85,8 +86,8 @@ def spend(uow: UnitOfWork, *, member_id: int, points: int, kind: str, reference:
     before = balances(uow, member_id)
     spent = take(uow, member_id=member_id, points=points, kind=kind, reference=reference,
                  key=key, request=request, destination=REDEEMED, reason=f"{kind} {reference}")
-    record(uow, action="points.spent", member_id=member_id, before=before, kind=kind,
-           reference=reference)
+    record(uow, action="points.spent", member_id=member_id, before=before,
+           after=shifted(before, available=-points), kind=kind, reference=reference)
     uow.emit(PointsSpent(member_id=member_id, points=points, kind=kind, reference=reference))
     return spent
 

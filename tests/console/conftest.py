@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +36,18 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+class PatientUser(User):
+    """NiceGUI's simulated user, waiting up to 5 s (not 0.3) for what should appear: an
+    action's work runs in a worker thread, and on a loaded machine (CI beside a benchmark,
+    PostgreSQL) a refund took longer than NiceGUI's default three tries."""
+
+    async def should_see(self, target: Any = None, *, kind: Any = None,  # type: ignore[override]
+                         marker: str | list[str] | None = None,
+                         content: str | list[str] | None = None, retries: int = 50) -> None:
+        await super().should_see(target, kind=kind, marker=marker, content=content,
+                                 retries=retries)
 
 
 @dataclass
@@ -101,7 +114,7 @@ async def console_app(db: Database, clock: FixedClock, tmp_path: Path,
             console.mount(FastAPI(), services, state_dir=tmp_path / "console-state")
             async with core.app.router.lifespan_context(core.app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
-                yield Console(User(client), db, clock, make_uow)
+                yield Console(PatientUser(client), db, clock, make_uow)
         finally:
             os.environ.pop("NICEGUI_USER_SIMULATION", None)
             ui.navigate = Navigate()

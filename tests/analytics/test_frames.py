@@ -48,6 +48,20 @@ def test_columns_come_back_with_the_model_types_and_nulls(db, database_url) -> N
     assert members["city"].null_count() == 1_500
 
 
+def test_tables_read_over_one_connection_see_one_instant(db, database_url) -> None:
+    # given the store as a reader finds it, and a write committed while it reads
+    _add_members(db, [{}, {}])
+    with frames.connect(database_url) as conn:
+        sqlite = database_url.startswith("sqlite")
+        first = frames.read_table(conn, "members", ["id"], sqlite=sqlite)
+        _add_members(db, [{"phone": "+8613999999999"}])
+        # when it reads on (another table would be read here)
+        again = frames.read_table(conn, "members", ["id"], sqlite=sqlite)
+    # then it sees the store as it was when it began, not half of the write
+    assert first.height == again.height == 2
+    assert frames.load(database_url, {"members": ["id"]})["members"].height == 3
+
+
 def test_local_dates_follow_the_programme_time_zone(db, database_url) -> None:
     _add_members(db, [{}])
     members = frames.load(database_url, {"members": ["joined_at"]})["members"]

@@ -71,7 +71,15 @@ def use_adbc_for_sqlite() -> None:
 @contextmanager
 def connect(database_url: str) -> Iterator[Any]:
     """A connection to read the store behind a memberops database URL: ADBC on
-    PostgreSQL; on SQLite, ADBC or sqlite3 (see `use_adbc_for_sqlite`)."""
+    PostgreSQL; on SQLite, ADBC or sqlite3 (see `use_adbc_for_sqlite`).
+
+    Every table read over it sees the store at one instant: tables are read one after
+    another while the store takes writes, and a posting committed between the read of
+    the ledger entries and that of the postings would have no entry (its time looked up
+    past the end), an order none of its member. ADBC runs its statements in one
+    transaction already (autocommit off; on SQLite a read transaction keeps its
+    snapshot); PostgreSQL's must be REPEATABLE READ to keep one, and sqlite3 begins none
+    for a SELECT unless asked."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
@@ -85,6 +93,7 @@ def connect(database_url: str) -> Iterator[Any]:
             own = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True,
                                   check_same_thread=False)
             try:
+                own.execute("BEGIN")
                 yield own
             finally:
                 own.close()
@@ -93,6 +102,8 @@ def connect(database_url: str) -> Iterator[Any]:
 
         plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
         with pg_adbc.connect(plain) as conn:
+            with conn.cursor() as cursor:  # before any query of the transaction
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
     else:
         raise ValidationFailed(f"analytics cannot read a {url.get_backend_name()} database")

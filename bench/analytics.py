@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
-from baselines import RESULTS, WORK, fresh_sqlite, machine
+from baselines import RESULTS, WORK, fresh_sqlite, machine, machine_line
 
 TZ = "Asia/Shanghai"
 SHANGHAI = ZoneInfo(TZ)
@@ -1824,8 +1824,7 @@ def write(results: dict[str, Any]) -> None:
               ("lifetimes: BG/NBD fit", "fit_lifetimes")]
     lines = [
         "# Analytics benchmarks", "",
-        f"{results['date']} · nproc {results['nproc']} · Python {results['python']} · "
-        f"SQLite {results['sqlite_version']} · load average before {results['load_average']}",
+        machine_line(results),
         "", *_data_lines(results), *_full_lines(runs), *_pandas_lines(results),
         *_fit_lines(results), *_notes(results),
         "## Peak memory (VmHWM of each process)", "", "| run | peak RSS |", "|---|---|",

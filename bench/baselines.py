@@ -415,6 +415,13 @@ def make_url_parts(base: str) -> _UrlParts:
     return _UrlParts(parts.hostname, parts.port, parts.path)
 
 
+def machine_line(results: dict[str, Any]) -> str:
+    """The line under a results page's title: when, on what, and how busy the machine was."""
+    return (f"{results['date']} · nproc {results['nproc']} · Python {results['python']} · "
+            f"SQLite {results['sqlite_version']} · load average before "
+            f"{results['load_average']}")
+
+
 def machine() -> dict[str, object]:
     import platform
     from datetime import UTC, datetime

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from baselines import RESULTS, WORK, machine
+from baselines import RESULTS, WORK, machine, machine_line
 
 from memberops.demo import DEFAULT_SEED, DemoPlan
 from memberops.demo.runner import run_demo
@@ -78,9 +78,7 @@ def write(results: dict[str, Any]) -> None:
     d, s = results["demo"], results["start_up"]
     lines = [
         "# Demo build and CLI start-up", "",
-        f"{results['date']} · nproc {results['nproc']} · Python {results['python']} · "
-        f"SQLite {results['sqlite_version']} · load average before "
-        f"{results['load_average']}", "",
+        machine_line(results), "",
         f"`memberops demo` at {d['members']:,} members over {d['days']} days (seed "
         f"{d['seed']}): **{d['seconds']} s** in all (target: under 120 s), "
         f"{d['orders']:,} orders, peak memory {d['peak_rss_mib']} MiB.", "",

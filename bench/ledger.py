@@ -37,6 +37,7 @@ from baselines import (
     http_lines,
     http_load,
     machine,
+    machine_line,
     pgbench,
     profile_top,
     run_processes,
@@ -186,9 +187,7 @@ def write(results: dict[str, Any]) -> None:
     s, p = results["sqlite"], results["postgresql"]
     lines = [
         "# Ledger benchmarks", "",
-        f"{results['date']} · nproc {results['nproc']} · Python {results['python']} · "
-        f"SQLite {results['sqlite_version']} · load average before "
-        f"{results['load_average']}", "",
+        machine_line(results), "",
         "| run | tps | p50 ms | p99 ms |", "|---|---|---|---|",
         f"| SQLite raw TPC-B-like (sqlite3) | {s['raw_tpcb']['tps']} | "
         f"{s['raw_tpcb']['p50_ms']} | {s['raw_tpcb']['p99_ms']} |",

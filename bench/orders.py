@@ -38,6 +38,7 @@ from baselines import (
     http_lines,
     http_load,
     machine,
+    machine_line,
     pgbench,
     profile_top,
     run_processes,
@@ -222,9 +223,7 @@ def write(results: dict[str, Any]) -> None:
     s = results["sqlite"]
     lines = [
         "# Order benchmarks", "",
-        f"{results['date']} · nproc {results['nproc']} · Python {results['python']} · "
-        f"SQLite {results['sqlite_version']} · load average before "
-        f"{results['load_average']}", "",
+        machine_line(results), "",
         "Each order: Gold + PLUS member, a 9折 coupon, 500 points, ¥30 from the wallet.", "",
         "| run | tps | p50 ms | p99 ms |", "|---|---|---|---|",
         f"| SQLite raw TPC-B-like (sqlite3) | {s['raw_tpcb']['tps']} | "

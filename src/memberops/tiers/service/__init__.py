@@ -1,10 +1,10 @@
 """Tier use cases (会员等级); import them from here.
 
 Other flows call, inside their own unit of work: `record_spend` and `record_refund` (the
-orders flow), `record_recharge` and `record_cash_out` (the wallet, when a recharge settles or a
-wallet is cashed out), and `benefits`
-(the discount, multiplier and flags to apply). Every change: validate → lock the member
-row → change → history → audit → event. Services never commit.
+orders flow), `record_recharge` and `record_cash_out` (the wallet, when a recharge
+settles or a wallet is cashed out), and `benefits` (the discount, multiplier and flags
+to apply). Every change: validate → lock the member row → change → history → audit →
+event. Services never commit.
 """
 
 from memberops.tiers.queries import benefits

@@ -14,9 +14,11 @@ through the real server in headless Chromium.
 2. **The page.** The database is copied to bench/work/, an analyst created in the copy
    with `memberops operator create`, `memberops serve` started on a free port; headless
    Chromium signs in (5 s after the server is up; landing on the members page), then
-   opens /console/ and waits until every chart is drawn: cold (a fresh server, nothing
-   cached), then again (cached). An
-   HTTP GET of /console/ with the session's cookie times the frame alone.
+   opens /console/ and waits until every chart is drawn: the first visit to a fresh
+   server (which computes the opening board when it starts and keeps it computed), then
+   again; then clicks Refresh, which reads the store again and computes the figures
+   while the page waits. An HTTP GET of /console/ with the session's cookie times the
+   frame alone.
 
 Writes bench/results/console.md (and .json).
 """
@@ -134,6 +136,20 @@ def _open_dashboard(driver: Any, base: str, timeout: float = 60) -> float:
     return time.perf_counter() - started
 
 
+def _refresh(driver: Any, timeout: float = 60) -> float:
+    """Seconds from a click on Refresh (the store read again) until every chart is drawn."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    button = driver.find_element(By.XPATH, "//button[contains(., 'Refresh')]")
+    started = time.perf_counter()
+    button.click()
+    WebDriverWait(driver, 10, poll_frequency=0.01).until(
+        lambda d: "Computing the figures" in d.execute_script("return document.body.innerText"))
+    WebDriverWait(driver, timeout, poll_frequency=0.02).until(_charts_drawn)
+    return time.perf_counter() - started
+
+
 def _sign_in(driver: Any, base: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -170,9 +186,11 @@ def page_through_server(database: Path) -> dict[str, float]:
             time.sleep(READER_START)
             driver = _browser()
             _sign_in(driver, base)
-            timings["browser: cold (fresh server), until every chart is drawn"] = \
+            timings["browser: first visit (fresh server), until every chart is drawn"] = \
                 _open_dashboard(driver, base)
-            timings["browser: again (cached figures)"] = _open_dashboard(driver, base)
+            timings["browser: again"] = _open_dashboard(driver, base)
+            timings["browser: Refresh (the store read again, figures computed)"] = \
+                _refresh(driver)
             cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
             with httpx.Client(base_url=base, cookies=cookies) as http:
                 started = time.perf_counter()
@@ -214,9 +232,11 @@ def report(database: Path, counts: dict[str, int], figures: dict[str, float],
         lines += ["## The page through `memberops serve` (headless Chromium)", "",
                   "| what | seconds |", "|---|---|",
                   *(f"| {name} | {seconds:.3f} |" for name, seconds in page.items()), ""]
-    lines += ["Target: the dashboard loads in under 2 seconds on the demo data. The frame and "
-              "filters come at once; the figures follow when computed (kept 5 minutes per "
-              "choice of period and filters).", ""]
+    lines += ["Target: the dashboard loads in under 2 seconds on the demo data. The server "
+              "computes the board the dashboard opens with (the last 30 days, no filter) when "
+              "it starts and takes it again every 2.5 minutes, so the page comes with its "
+              "figures; another choice of period or filters, or Refresh, waits for them to "
+              "be computed (then kept 5 minutes per choice).", ""]
     return "\n".join(lines)
 
 

@@ -105,13 +105,18 @@ def _reset_globals() -> Iterator[None]:
 
 @pytest.fixture
 async def console_app(db: Database, clock: FixedClock, tmp_path: Path,
-                      make_uow: Callable[..., UnitOfWork]) -> AsyncIterator[Console]:
-    """The console's pages on a fresh database, with a simulated browser."""
+                      make_uow: Callable[..., UnitOfWork],
+                      request: pytest.FixtureRequest) -> AsyncIterator[Console]:
+    """The console's pages on a fresh database, with a simulated browser. The server's
+    keeper of the dashboard's opening board runs only where a test marks itself
+    `keeps_dashboard_ready` (the others set their scene after the start)."""
     services = build_services(Settings(database_url=db.url), db, clock)
+    keep = request.node.get_closest_marker("keeps_dashboard_ready") is not None
     with _reset_globals():
         os.environ["NICEGUI_USER_SIMULATION"] = "true"
         try:
-            console.mount(FastAPI(), services, state_dir=tmp_path / "console-state")
+            console.mount(FastAPI(), services, state_dir=tmp_path / "console-state",
+                          keep_dashboard_ready=keep)
             async with core.app.router.lifespan_context(core.app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
                 yield Console(PatientUser(client), db, clock, make_uow)

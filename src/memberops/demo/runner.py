@@ -167,7 +167,7 @@ def _build(plan: DemoPlan, target: Path, clock: Clock,
     _remove(building)  # left by an interrupted run
     url = sqlite_url(building)
     _upgrade(url)
-    db = Database(url)
+    db = Database(url, disposable=True)  # a build that fails is removed, never served
     try:
         generate(db, plan, clock, progress)
         credentials = _admin(db, clock)

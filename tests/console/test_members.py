@@ -101,7 +101,8 @@ async def test_search_by_phone_its_ending_or_name(console_app: Console, text: st
     await console_app.user.should_see("4 members", retries=100)
     await search(console_app, "search", text)
     assert await names(console_app, lambda n: n == expected) == expected
-    await console_app.user.should_see(f"{len(expected)} members")
+    await console_app.user.should_see(
+        f"{len(expected)} {'member' if len(expected) == 1 else 'members'}")
 
 
 async def test_search_by_tag_tier_and_status_and_they_combine(console_app: Console) -> None:
@@ -139,7 +140,7 @@ async def test_search_by_a_saved_segment_uses_its_latest_snapshot(console_app: C
     await console_app.user.should_see("4 members", retries=100)
     choose(console_app, "segment", segment.id)
     assert await names(console_app, lambda n: n == ["张伟"]) == ["张伟"]
-    await console_app.user.should_see("1 members")
+    await console_app.user.should_see("1 member")
 
 
 async def test_two_digits_are_no_phone_ending_but_a_name_fragment(

@@ -197,7 +197,7 @@ async def test_a_recharge_change_previews_the_bonus_cost_of_the_last_12_months(
     await app.user.should_see(marker="whatif")
     # ¥500 first (80 + 25) and ¥500 (80): ¥185 now, ¥225 proposed
     assert "¥185.00 → ¥225.00 (+¥40.00)" in element(app, "whatif-cost").text
-    await app.user.should_see("2 recharges by 1 members, ¥1,000.00 in all")
+    await app.user.should_see("2 recharges by 1 member, ¥1,000.00 in all")
     table = {r["what"]: r["value"] for r in rows(app, "whatif-recharges")}
     assert table["Members affected"] == "1"
     await confirm(app, "summer scheme")

@@ -102,7 +102,7 @@ async def test_the_count_follows_the_rules_and_groups(console_app: Console) -> N
     await choose(console_app, "field-2", "tier")
     await choose(console_app, "op-2", "eq")
     await write(console_app, "value-2", "gold")
-    await console_app.user.should_see("1 members today", retries=WAIT)  # vip AND gold
+    await console_app.user.should_see("1 member today", retries=WAIT)  # vip AND gold
     await choose(console_app, "mode", "any")
     await console_app.user.should_see("2 members today", retries=WAIT)  # vip OR gold
     # A nested group: vip AND (Shanghai OR gold) → member 1.
@@ -114,7 +114,7 @@ async def test_the_count_follows_the_rules_and_groups(console_app: Console) -> N
     console_app.user.find(marker="add-condition-2").click()
     await choose(console_app, "field-2.2", "tier")
     await write(console_app, "value-2.2", "gold")
-    await console_app.user.should_see("1 members today", retries=WAIT)
+    await console_app.user.should_see("1 member today", retries=WAIT)
     assert segments_page.definition(segments_page.editable(
         {"all": [{"field": "tag", "op": "has", "value": "vip"}]})) == VIP
     text = element(console_app, "json").value
@@ -132,7 +132,7 @@ async def test_an_invalid_rule_shows_the_validation_message_instead_of_a_count(
                                       retries=WAIT)
     await console_app.user.should_not_see("members today")
     await write(console_app, "value-1", "30")  # member 1 was born in 1990
-    await console_app.user.should_see("1 members today", retries=WAIT)
+    await console_app.user.should_see("1 member today", retries=WAIT)
 
 
 async def test_money_is_typed_in_yuan_and_stored_in_fen(console_app: Console) -> None:
@@ -141,7 +141,7 @@ async def test_money_is_typed_in_yuan_and_stored_in_fen(console_app: Console) ->
     await choose(console_app, "field-1", "spend_in_window")
     await choose(console_app, "op-1", "gte")
     await write(console_app, "value-1", "20")  # ¥20: member 1 spent ¥30 five days ago
-    await console_app.user.should_see("1 members today", retries=WAIT)
+    await console_app.user.should_see("1 member today", retries=WAIT)
     assert '"value": 2000' in element(console_app, "json").value
     assert '"window_days": 30' in element(console_app, "json").value
     await write(console_app, "window-1", "3")  # not in the last 3 days

@@ -7,6 +7,8 @@ import copy
 
 from nicegui import app, context
 
+from memberops.console import fmt
+
 LANGUAGES = ("zh-CN", "en")
 DEFAULT = "zh-CN"
 
@@ -24,6 +26,17 @@ def t(en: str, zh: str, /, **values: object) -> str:
     """The text in the operator's language, with `{name}` fields filled from `values`."""
     text = zh if language() == "zh-CN" else en
     return text.format(**values) if values else text
+
+
+def counted(count: int, one: str, many: str) -> str:
+    """ "1 member", "2 members": an English count with its noun."""
+    return f"{fmt.number(count)} {one if count == 1 else many}"
+
+
+def t_count(count: int, one: str, many: str, zh: str, /, **values: object) -> str:
+    """`t` for a text about `count` things: English says "1 member" and "2 members"
+    (Chinese has one form); `{n}` is the count as the console shows numbers."""
+    return t(one if count == 1 else many, zh, n=fmt.number(count), **values)
 
 
 def use_for_page(language: str) -> None:

@@ -14,7 +14,7 @@ from nicegui.events import GenericEventArguments
 from memberops.access.rules import Permission
 from memberops.console import fmt, state
 from memberops.console.frame import act, page, problem_text
-from memberops.console.i18n import language, t
+from memberops.console.i18n import language, t, t_count
 from memberops.console.session import SignedIn
 from memberops.errors import DomainError
 from memberops.members import exporting, queries, rules
@@ -233,7 +233,7 @@ class MembersView:
         self.table.pagination = {"rowsPerPage": self.pager.per_page, "page": self.pager.page,
                                  "sortBy": sort_by, "descending": self.pager.sort[0] == "-",
                                  "rowsNumber": found.total}
-        self.count.text = t("{n} members", "共 {n} 位会员", n=fmt.number(found.total))
+        self.count.text = t_count(found.total, "{n} member", "{n} members", "共 {n} 位会员")
 
     async def _on_request(self, event: GenericEventArguments) -> None:
         """Quasar asks for another page, page size or order (server-side pagination)."""
@@ -272,7 +272,8 @@ class MembersView:
         clock = state.services().clock
         ui.download.content(content, exporting.file_name(kind, clock.now(), clock.tz),
                             exporting.MEDIA_TYPES[kind])
-        ui.notify(t("Exported {n} members.", "已导出 {n} 位会员。", n=fmt.number(rows)),
+        ui.notify(t_count(rows, "Exported {n} member.", "Exported {n} members.",
+                          "已导出 {n} 位会员。"),
                   type="positive")
 
 

@@ -10,7 +10,7 @@ from nicegui import run, ui
 
 from memberops.access.rules import Permission
 from memberops.console import fmt, problems, state
-from memberops.console.i18n import t
+from memberops.console.i18n import counted, t
 from memberops.console.session import SignedIn
 from memberops.errors import DomainError
 from memberops.tiers import service as tiers_service
@@ -113,9 +113,11 @@ def _show_recharges(report: RechargeWhatIfReport) -> None:
     with ui.card().classes("w-full bg-blue-50").mark("whatif"):
         ui.label(t("What if: the recharges settled in the last 12 months under the proposed "
                    "scheme", "模拟：按拟议方案重算近 12 个月已到账充值")).classes("font-bold")
-        ui.label(t("{r} recharges by {m} members, {a} in all ({f} – {to}).",
+        ui.label(t("{rs} by {ms}, {a} in all ({f} – {to}).",
                    "{m} 名会员共 {r} 笔充值，合计 {a}（{f} 至 {to}）。",
                    r=fmt.number(result.recharges), m=fmt.number(result.members),
+                   rs=counted(result.recharges, "recharge", "recharges"),
+                   ms=counted(result.members, "member", "members"),
                    a=fmt.money(result.amount), f=fmt.day(report.window_from),
                    to=fmt.day(report.window_to))).mark("whatif-summary")
         _table([("what", ""), ("value", "")], [

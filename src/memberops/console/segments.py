@@ -25,7 +25,7 @@ from memberops.access.rules import Permission
 from memberops.analytics import segments as rules
 from memberops.console import fmt, state
 from memberops.console.frame import act, confirm, page
-from memberops.console.i18n import language, t
+from memberops.console.i18n import language, t, t_count
 from memberops.console.session import SignedIn
 from memberops.errors import DomainError, ValidationFailed
 from memberops.segments import service
@@ -206,7 +206,8 @@ def listing(who: SignedIn) -> list[dict[str, Any]]:
 def snapshots_of(who: SignedIn, segment_id: int) -> list[dict[str, Any]]:
     with state.uow(who.actor, readonly=True) as uow:
         return [{"id": s.id, "as_of": fmt.day(s.as_of), "taken_at": fmt.when(s.taken_at),
-                 "taken_by": s.taken_by, "count": fmt.number(s.member_count)}
+                 "taken_by": s.taken_by, "count": fmt.number(s.member_count),
+                 "members": s.member_count}
                 for s in service.snapshots(uow, segment_id)]
 
 
@@ -456,7 +457,7 @@ class SegmentView:
         if version != self.version or found is None:  # a newer change is being counted
             return
         self.spinner.set_visibility(False)
-        self.count.text = t("{n} members today", "今日共 {n} 人", n=fmt.number(found))
+        self.count.text = t_count(found, "{n} member today", "{n} members today", "今日共 {n} 人")
 
     def apply_json(self) -> None:
         try:
@@ -536,7 +537,8 @@ async def snapshot_section(who: SignedIn, segment: Segment) -> None:
             with ui.row().classes("items-center gap-4").mark("snapshot"):
                 ui.label(f"#{row['id']}").classes("font-bold")
                 ui.label(t("as of {day}", "日期 {day}", day=row["as_of"]))
-                ui.label(t("{n} members", "{n} 人", n=row["count"])).mark("snapshot-count")
+                ui.label(t_count(row["members"], "{n} member", "{n} members", "{n} 人")) \
+                    .mark("snapshot-count")
                 ui.label(f"{row['taken_at']} · {row['taken_by']}").classes("text-gray-500")
                 ui.button(t("Export CSV", "导出 CSV"), icon="download",
                           on_click=lambda sid=row["id"]: download(sid)) \
@@ -551,8 +553,9 @@ async def snapshot_section(who: SignedIn, segment: Segment) -> None:
     async def snap() -> None:
         found = await take_snapshot(segment.id)
         if found is not None:
-            ui.notify(t("Snapshot taken: {n} members.", "已生成快照：{n} 人。",
-                        n=fmt.number(found)), type="positive")
+            ui.notify(t_count(found, "Snapshot taken: {n} member.",
+                              "Snapshot taken: {n} members.", "已生成快照：{n} 人。"),
+                      type="positive")
             await listed.refresh()
 
     with ui.row().classes("items-center gap-4"):

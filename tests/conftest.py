@@ -64,25 +64,59 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             conn.execute(text("CREATE SCHEMA public"))
     migrate.upgrade(run_url)
     yield run_url
+    emptier = _emptiers.pop(run_url, None)
+    if emptier is not None:
+        emptier.engine.dispose()
     if name:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
+class _Emptier:
+    """Empties the run's PostgreSQL database between tests: only the tables a test wrote
+    to, and every sequence it used. TRUNCATE of every table took 0.37 s a test, 11 of
+    the suite's 23 minutes on PostgreSQL; a test writes to a few small tables, and
+    DELETE of those costs milliseconds."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, pool_size=1)
+        with self.engine.connect() as conn:
+            tables = [r[0] for r in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version' ORDER BY tablename"))]
+        # One statement names the tables that hold a row (each looks at one row at most).
+        self.used_tables = text(" UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT FROM \"{name}\")" for name in tables))
+        self.head = migrate.head_revision()  # reads the migration scripts: once
+
+    def empty(self) -> None:
+        with self.engine.begin() as conn:
+            used = conn.execute(self.used_tables).scalars().all()
+            # Replica mode skips triggers (the append-only tables refuse a DELETE) and the
+            # foreign keys' checks, so the order of the deletes does not matter.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for name in used:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+            # Ids start at 1 again, including where a test's insert was rolled back.
+            for (name,) in conn.execute(text(
+                    "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
+                    "WHERE last_value IS NOT NULL")):
+                conn.execute(text(f"ALTER SEQUENCE {name} RESTART"))
+            # Some tests stamp another schema version to check the start-up refusal.
+            conn.execute(text("UPDATE alembic_version SET version_num = :head"),
+                         {"head": self.head})
+
+
+_emptiers: dict[str, _Emptier] = {}
+
+
 def _truncate_all(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'alembic_version'"))]
-        # replica mode skips triggers, so the append-only audit log can be emptied between tests.
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        # Some tests stamp another schema version to check the start-up refusal.
-        conn.execute(text("UPDATE alembic_version SET version_num = :head"),
-                     {"head": migrate.head_revision()})
-    engine.dispose()
+    """Empty every table of the PostgreSQL database at `url` (a test's fresh start)."""
+    emptier = _emptiers.get(url)
+    if emptier is None:
+        emptier = _emptiers[url] = _Emptier(url)
+    emptier.empty()
 
 
 @pytest.fixture

@@ -73,3 +73,28 @@ def test_revoked_key_is_refused_at_once(client, auth) -> None:
     revoked = client.post(f"/api/v1/api-keys/{created['id']}/revoke", headers=admin)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert client.get("/api/v1/members", headers=till).status_code == 401
+
+
+def test_the_permission_table_covers_what_the_openapi_document_lists(client) -> None:
+    # The start-up check reads the routes, not the (slow to build) document: both must
+    # name the same routes and methods.
+    from memberops.api.app import public_routes
+    from memberops.api.permissions import API_PREFIX
+
+    listed = {(method.upper(), path)
+              for path, operations in client.app.openapi()["paths"].items()
+              if path.startswith(API_PREFIX) for method in operations}
+    assert public_routes(client.app) == listed == set(ROUTE_PERMISSIONS)
+
+
+def test_a_route_without_a_permission_stops_the_start(client, monkeypatch) -> None:
+    from memberops.api import app as app_module
+    from memberops.api.permissions import API_PREFIX
+
+    @client.app.get(f"{API_PREFIX}/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {}
+
+    monkeypatch.setattr(app_module, "_TABLE_CHECKED", False)
+    with pytest.raises(RuntimeError, match=r"missing \[\('GET', '/api/v1/forgotten'\)\]"):
+        app_module._check_permission_table(client.app)

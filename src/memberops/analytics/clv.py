@@ -222,9 +222,13 @@ def _expected_if_alive(params: BgNbdParams, t: FloatArray | float, x: FloatArray
     a_ = _away_from_one(a)
     c = a_ + b + x - 1.0
     ahead = alpha + big_t + t
-    tail = np.exp((a_ - 1.0) * (np.log(alpha + big_t) - np.log(ahead))) * hyp2f1(
-        a_ + b - 1.0 - r, a_ - 1.0, c, t / ahead)
-    return np.asarray(c / (a_ - 1.0) * (1.0 - tail))
+    # Where a fit on very little data sits far out, the product is inf · 0 and the result
+    # NaN: callers check for numbers that are not finite (insight, churn), so NumPy need
+    # not warn of it.
+    with np.errstate(invalid="ignore", over="ignore"):
+        tail = np.exp((a_ - 1.0) * (np.log(alpha + big_t) - np.log(ahead))) * hyp2f1(
+            a_ + b - 1.0 - r, a_ - 1.0, c, t / ahead)
+        return np.asarray(c / (a_ - 1.0) * (1.0 - tail))
 
 
 def expected_purchases_new(params: BgNbdParams, t: ArrayLike) -> FloatArray:

@@ -4,7 +4,6 @@ off the event loop and kept a few minutes per choice."""
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import signal
@@ -23,6 +22,7 @@ from memberops.analytics import frames, kpis
 from memberops.analytics.dashboard_series import DashboardFigures, compute_dashboard
 from memberops.analytics.kpi_period import Filters, Period
 from memberops.api.deps import Services
+from memberops.logs import get_logger
 from memberops.points import queries as points_queries
 from memberops.points.queries import PointsLiability
 from memberops.programme import service as programme_service
@@ -73,7 +73,7 @@ _tables: dict[tuple[str, date], tuple[float, dict[str, pl.DataFrame]]] = {}
 # for that computation instead of reading the store a second time.
 _running: dict[Key, Future[Board]] = {}
 _lock = threading.Lock()
-log = logging.getLogger(__name__)
+log = get_logger("memberops.console.dashboard")
 # Raised by clear_cache: a board whose computing began before a clear is not kept after it
 # (it may have read the store as it was before).
 _generation = 0
@@ -255,7 +255,7 @@ def keep_fresh(services: Services, key_of: Callable[[], Key],
             try:
                 made = board(services, key, fresh=kept is not None)
             except Exception:  # the store unreachable for a while: try again later
-                log.exception("the dashboard's board could not be computed")
+                log.exception("dashboard board not computed")
                 not_before = time.monotonic() + 60.0
             else:
                 not_before = time.monotonic() + made.seconds / KEEPER_SHARE

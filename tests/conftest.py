@@ -111,7 +111,7 @@ class _Emptier:
 _emptiers: dict[str, _Emptier] = {}
 
 
-def _truncate_all(url: str) -> None:
+def _empty_all(url: str) -> None:
     """Empty every table of the PostgreSQL database at `url` (a test's fresh start)."""
     emptier = _emptiers.get(url)
     if emptier is None:
@@ -123,7 +123,7 @@ def _truncate_all(url: str) -> None:
 def database_url(migrated: str, tmp_path: Path) -> str:
     """A fresh, empty, migrated database for one test."""
     if ON_POSTGRES:
-        _truncate_all(migrated)
+        _empty_all(migrated)
         return migrated
     path = tmp_path / "test.db"
     shutil.copyfile(migrated, path)

@@ -30,7 +30,7 @@ from memberops.points import service as points_service
 from memberops.uow import UnitOfWork
 from memberops.wallet import queries as wallet_queries
 from memberops.wallet import service as wallet_service
-from tests.conftest import ADMIN, ON_POSTGRES, _truncate_all
+from tests.conftest import ADMIN, ON_POSTGRES, _empty_all
 
 MEMBERS = 3
 REVIEW_AT = 500_000  # PROGRAMME.md: ¥5,000 or more waits for review
@@ -255,7 +255,7 @@ def fresh_db(migrated: str, tmp_path: Path):
 
     def make() -> Database:
         if ON_POSTGRES:
-            _truncate_all(migrated)
+            _empty_all(migrated)
             return Database(migrated)
         path = tmp_path / f"model-{next(counter)}.db"
         shutil.copyfile(migrated, path)

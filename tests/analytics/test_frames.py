@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from memberops.analytics import frames
 from memberops.errors import ValidationFailed
@@ -97,3 +98,84 @@ def test_the_adbc_reader_gives_the_same_frame(db, database_url, tmp_path) -> Non
     theirs = pl.read_ipc(out)
     assert theirs.schema == ours.schema
     assert theirs.sort("id").equals(ours.sort("id"))
+
+
+def _adbc_script(body: str) -> list[str]:
+    """A Python process that reads the store as the analytics commands do (over ADBC,
+    never in this one: two SQLite libraries in one process break each other's locks)."""
+    return [sys.executable, "-c", "import sys\nfrom memberops.analytics import frames\n"
+            "frames.use_adbc_for_sqlite()\n" + textwrap.dedent(body)]
+
+
+def test_a_table_read_in_parts_over_several_connections_is_the_whole_table(
+        db, database_url, tmp_path) -> None:
+    # given 1,201 members, some deleted so that the key has gaps (and one part is empty)
+    _add_members(db, [{} for _ in range(1_200)]
+                 + [{"birthday": date(1990, 5, 17), "city": "杭州", "referrer_id": 1}])
+    with db.session() as session:
+        session.execute(delete(Member).where(Member.id.between(401, 560)))
+        session.commit()
+    columns = ["id", "joined_at", "birthday", "city", "referrer_id", "tier"]
+    whole = frames.load(database_url, {"members": columns})["members"]
+    # when another process reads it in parts of 150 keys over 3 connections at once
+    out = tmp_path / "members.arrow"
+    script = _adbc_script(f"""
+        frames.READERS, frames.PART_ROWS = 3, 150
+        with frames.pinned_readers({database_url!r}, 3) as readers:
+            assert len(frames._key_ranges(readers[0], "members")) == 9
+        frames.load({database_url!r}, {{"members": {columns!r}}})["members"].write_ipc(
+            sys.argv[1])
+    """)
+    subprocess.run([*script, str(out)], check=True, timeout=120)
+    # then it has every row once, in key order, with the model's types
+    parts = pl.read_ipc(out)
+    assert whole.height == parts.height == 1_041
+    assert parts.schema == whole.schema
+    assert parts["id"].is_sorted() and parts["id"].n_unique() == 1_041
+    assert parts.equals(whole.sort("id"))
+
+
+def test_parallel_readers_all_see_one_instant_even_if_a_write_comes_between_them(
+        db, database_url) -> None:
+    # given two members, and a process that pins three connections to the store, and
+    # pauses after the first has begun (SQLite: a lock connection, then the readers)
+    _add_members(db, [{}, {}])
+    pause_before = 3 if database_url.startswith("sqlite") else 2
+    reader = subprocess.Popen(_adbc_script(f"""
+        import threading
+        import adbc_driver_postgresql.dbapi as pg, adbc_driver_sqlite.dbapi as lite
+        calls = []
+        def paused(real):
+            def connect(*args, **kwargs):
+                calls.append(1)
+                if len(calls) == {pause_before}:
+                    print("first reader began", flush=True)
+                    sys.stdin.readline()
+                return real(*args, **kwargs)
+            return connect
+        pg.connect, lite.connect = paused(pg.connect), paused(lite.connect)
+        with frames.pinned_readers({database_url!r}, 3) as readers:
+            counts = []
+            for conn in readers:
+                with conn.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM members")
+                    counts.append(cursor.fetchone()[0])
+            print(*counts, flush=True)
+    """), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "first reader began"
+        # when a member is added between the first reader and the others (on SQLite the
+        # write waits until all have begun; on PostgreSQL it commits at once)
+        writer = threading.Thread(target=_add_members, args=(db, [{"phone": "+8613999999999"}]))
+        writer.start()
+        writer.join(timeout=1)
+        reader.stdin.write("go\n")
+        reader.stdin.flush()
+        counts = reader.stdout.readline().split()
+        writer.join(timeout=30)
+    finally:
+        reader.communicate(timeout=60)
+    # then all three still see two members: no part of a table has the new row
+    assert reader.returncode == 0 and not writer.is_alive()
+    assert counts == ["2", "2", "2"]
+    assert frames.load(database_url, {"members": ["id"]})["members"].height == 3

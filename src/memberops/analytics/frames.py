@@ -244,7 +244,9 @@ def _load_parallel(readers: list[Any], tables: Mapping[str, Iterable[str]],
             frame = _fetch(conn, sql, [c.name for c in wanted])
         finally:
             free.put(conn)
-        return _typed_frame(frame, wanted, sqlite)  # while the connection reads the next
+        # Typed and made one chunk (the driver hands over batches of about a thousand
+        # rows) here, while the connection reads the next part.
+        return _typed_frame(frame, wanted, sqlite).rechunk()
 
     planned = {}
     for name, columns in tables.items():

@@ -171,8 +171,88 @@ def replay_transactions(path: Path, transactions: list[list[str]]) -> dict[str, 
             "statements_per_transaction": round(statements, 1)}
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy since it started (/proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds each running PostgreSQL server process has used (user + system)."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+    return found
+
+
+class CpuWindow:
+    """Where the machine's CPU went over `seconds` from `start()`: to the PostgreSQL
+    server processes, or to everything else (the clients: Python workers or pgbench).
+    On a machine that runs both, it says what an operation costs each side: what limits
+    the throughput when every core is busy."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._thread: Any = None
+        self.busy = self.server = 0.0
+
+    def start(self) -> None:
+        import threading
+
+        def measure() -> None:
+            busy, server = _machine_busy(), _postgres_cpu()
+            time.sleep(self.seconds)
+            self.busy = _machine_busy() - busy
+            self.server = sum(cpu - server.get(pid, 0.0)
+                              for pid, cpu in _postgres_cpu().items())
+
+        self._thread = threading.Thread(target=measure, daemon=True)
+        self._thread.start()
+
+    def per_operation(self, tps: float) -> dict[str, float]:
+        """CPU milliseconds per operation at `tps`: the server's and the rest."""
+        self._thread.join()
+        done = tps * self.seconds
+        return {"server_cpu_ms": round(self.server / done * 1000, 3),
+                "client_cpu_ms": round((self.busy - self.server) / done * 1000, 3),
+                "busy_cores": round(self.busy / self.seconds, 2)}
+
+
+def pg_cpu_lines(what: str, pg: dict[str, Any], service: dict[str, Any]) -> list[str]:
+    """What limits `what` ("a payment") on PostgreSQL, from the CPU each side spent per operation
+    (CpuWindow): with every core busy, throughput is cores / (server + client) ms."""
+    bench = pg["pgbench"]
+    if "server_cpu_ms" not in service or "server_cpu_ms" not in bench:
+        return []
+    # The most `what` could reach if its client cost what pgbench's C client costs per
+    # transaction: only the server's work for its statements left.
+    ceiling = bench["busy_cores"] * 1000 / (service["server_cpu_ms"] + bench["client_cpu_ms"])
+    return [
+        f"CPU per operation on PostgreSQL (machine {bench['busy_cores']} / "
+        f"{service['busy_cores']} cores busy): pgbench's transaction "
+        f"{bench['server_cpu_ms']} ms in the server and {bench['client_cpu_ms']} ms in "
+        f"pgbench; {what} {service['server_cpu_ms']} ms in the server and "
+        f"{service['client_cpu_ms']} ms in the Python workers. With the workers costing no "
+        f"more than pgbench's client, the server's own work would allow at most "
+        f"{ceiling:,.0f} a second: **{ceiling / bench['tps']:.1%}** of pgbench, the ceiling "
+        f"on this machine.", ""]
+
+
 def pgbench(url: str, seconds: int, clients: int) -> dict[str, float]:
-    """pgbench -c clients on a database of its own on the same server."""
+    """pgbench -c clients on a database of its own on the same server, with the CPU each
+    transaction cost the server and pgbench (CpuWindow)."""
     parsed = make_url(url)
     name = f"{parsed.database}_pgbench"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -184,11 +264,19 @@ def pgbench(url: str, seconds: int, clients: int) -> dict[str, float]:
             "-U", parsed.username or "postgres"]
     subprocess.run(["pgbench", "-i", "-s", str(clients), "-q", *base, name], check=True,
                    capture_output=True)
-    out = subprocess.run(["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds),
-                          "-r", *base, name], check=True, capture_output=True, text=True).stdout
+    window = CpuWindow(max(1.0, seconds - 2))  # inside the run: connecting is left out
+    run = subprocess.Popen(["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds),
+                            "-r", *base, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    time.sleep(1)
+    window.start()
+    out, err = run.communicate()
+    if run.returncode:
+        raise RuntimeError(f"pgbench failed: {err}")
     tps = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))  # type: ignore[union-attr]
     latency = re.search(r"latency average = ([\d.]+) ms", out)
-    return {"tps": round(tps, 1), "latency_avg_ms": float(latency.group(1)) if latency else 0.0}
+    return {"tps": round(tps, 1), "latency_avg_ms": float(latency.group(1)) if latency else 0.0,
+            **window.per_operation(tps)}
 
 
 def fresh_pg(url: str) -> str:
@@ -215,12 +303,13 @@ def fresh_sqlite(name: str) -> str:
     return f"sqlite:///{path}"
 
 
-def run_processes(target: Callable[..., None], per_worker: list[tuple[Any, ...]]
-                  ) -> list[float]:
+def run_processes(target: Callable[..., None], per_worker: list[tuple[Any, ...]],
+                  on_start: Callable[[], None] | None = None) -> list[float]:
     """One process per argument tuple, as that many app-server processes would be (Python
     threads share one interpreter lock; pgbench's clients are processes too). Each calls
     target(*args, out, ready, go): warms up, puts on `ready`, waits for `go`, runs, and
-    puts its latencies on `out`; all start together, after every import is done."""
+    puts its latencies on `out`; all start together, after every import is done, and
+    `on_start` is called as they start."""
     ctx = multiprocessing.get_context("spawn")
     out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=target, args=(*args, out, ready, go)) for args in per_worker]
@@ -229,6 +318,8 @@ def run_processes(target: Callable[..., None], per_worker: list[tuple[Any, ...]]
     for _ in procs:
         ready.get()
     go.set()
+    if on_start is not None:
+        on_start()
     latencies = [x for _ in procs for x in out.get()]
     for p in procs:
         p.join()

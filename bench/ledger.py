@@ -31,6 +31,7 @@ from baselines import (
     DEFAULT_PG,
     RESULTS,
     WORK,
+    CpuWindow,
     Request,
     fresh_pg,
     fresh_sqlite,
@@ -38,6 +39,7 @@ from baselines import (
     http_load,
     machine,
     machine_line,
+    pg_cpu_lines,
     pgbench,
     profile_top,
     run_processes,
@@ -169,9 +171,11 @@ def main() -> None:
     pg_db, pg_ids = prepare(pg_url, 2_000)
     pg_db.dispose()
     print(f"PostgreSQL: wallet payments, {args.workers} worker processes …", flush=True)
+    window = CpuWindow(args.seconds - 1)
     pg_service = summary(run_processes(
-        _pay_worker, [(pg_url, pg_ids, args.seconds, f"p{w}") for w in range(args.workers)]),
-        args.seconds)
+        _pay_worker, [(pg_url, pg_ids, args.seconds, f"p{w}") for w in range(args.workers)],
+        on_start=window.start), args.seconds)
+    pg_service |= window.per_operation(pg_service["tps"])
     results["postgresql"] = {"pgbench": bench_pgbench, "service_payment": pg_service,
                              "workers": args.workers,
                              "ratio": round(pg_service["tps"] / bench_pgbench["tps"], 3)}
@@ -210,7 +214,7 @@ def write(results: dict[str, Any]) -> None:
         f"**{s['same_statements_ratio']:.1%}** of TPC-B-like: the ceiling for this schema. "
         f"The service reaches "
         f"{s['service_payment']['tps'] / s['same_statements_raw']['tps']:.0%} of that ceiling.",
-        "",
+        "", *pg_cpu_lines("a payment", p, p["service_payment"]),
     ]
     if results.get("http_recharge_sqlite"):
         lines += http_lines("HTTP recharges", results["http_recharge_sqlite"])

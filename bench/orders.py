@@ -32,6 +32,7 @@ from baselines import (
     DEFAULT_PG,
     RESULTS,
     WORK,
+    CpuWindow,
     Request,
     fresh_pg,
     fresh_sqlite,
@@ -39,6 +40,7 @@ from baselines import (
     http_load,
     machine,
     machine_line,
+    pg_cpu_lines,
     pgbench,
     profile_top,
     run_processes,
@@ -204,10 +206,12 @@ def main() -> None:
         pg_db, pg_members = prepare(pg_url, 1_600, 30)
         pg_db.dispose()
         print(f"PostgreSQL: orders, {args.workers} worker processes …", flush=True)
+        window = CpuWindow(args.seconds - 1)
         pg_service = summary(run_processes(
             _order_worker, [(pg_url, part, args.seconds, f"p{w}")
-                            for w, part in enumerate(split(pg_members, args.workers))]),
-            args.seconds)
+                            for w, part in enumerate(split(pg_members, args.workers))],
+            on_start=window.start), args.seconds)
+        pg_service |= window.per_operation(pg_service["tps"])
         results["postgresql"] = {"pgbench": bench_pgbench, "service_order": pg_service,
                                  "workers": args.workers,
                                  "ratio": round(pg_service["tps"] / bench_pgbench["tps"], 3)}
@@ -249,7 +253,7 @@ def write(results: dict[str, Any]) -> None:
               f"code) reach **{s['same_statements_ratio']:.1%}** of TPC-B-like: the ceiling "
               f"for this schema. The service reaches "
               f"{s['service_order']['tps'] / floor['tps']:.0%} of that ceiling.",
-              ""]
+              "", *(pg_cpu_lines("an order", p, p["service_order"]) if p else [])]
     if results.get("http_orders_sqlite"):
         lines += http_lines("HTTP orders", results["http_orders_sqlite"])
     lines += ["## Where the time goes (cProfile, SQLite service loop, by own time)", "",

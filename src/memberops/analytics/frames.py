@@ -106,12 +106,7 @@ def connect(database_url: str) -> Iterator[Any]:
             finally:
                 own.close()
     elif url.get_backend_name() == "postgresql":
-        import adbc_driver_postgresql.dbapi as pg_adbc
-
-        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with pg_adbc.connect(plain) as conn:
-            with conn.cursor() as cursor:  # before any query of the transaction
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        with _pg_connection(url) as conn:
             yield conn
     else:
         raise ValidationFailed(f"analytics cannot read a {url.get_backend_name()} database")
@@ -136,15 +131,12 @@ def pinned_readers(database_url: str, count: int) -> Iterator[list[Any]]:
     url = make_url(database_url)
     with ExitStack() as stack:
         if url.get_backend_name() == "postgresql":
-            first = stack.enter_context(connect(database_url))
+            first = stack.enter_context(_pg_connection(url))
             with first.cursor() as cursor:
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot = cursor.fetchone()[0]
-            readers = [first]
-            for _ in range(count - 1):
-                conn = stack.enter_context(_pg_reader(url, snapshot))
-                readers.append(conn)
-            yield readers
+            yield [first, *(stack.enter_context(_pg_connection(url, snapshot))
+                            for _ in range(count - 1))]
             return
         import adbc_driver_sqlite.dbapi as sqlite_adbc
 
@@ -167,14 +159,17 @@ def pinned_readers(database_url: str, count: int) -> Iterator[list[Any]]:
 
 
 @contextmanager
-def _pg_reader(url: Any, snapshot: str) -> Iterator[Any]:
+def _pg_connection(url: Any, snapshot: str | None = None) -> Iterator[Any]:
+    """An ADBC connection in a REPEATABLE READ, read-only transaction; with `snapshot`
+    (an id from pg_export_snapshot), one that sees what the exporting transaction sees."""
     import adbc_driver_postgresql.dbapi as pg_adbc
 
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with pg_adbc.connect(plain) as conn:
-        with conn.cursor() as cursor:
+        with conn.cursor() as cursor:  # before any query of the transaction
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the server's own id
+            if snapshot is not None:
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the server's id
         yield conn
 
 

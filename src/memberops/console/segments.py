@@ -206,8 +206,7 @@ def listing(who: SignedIn) -> list[dict[str, Any]]:
 def snapshots_of(who: SignedIn, segment_id: int) -> list[dict[str, Any]]:
     with state.uow(who.actor, readonly=True) as uow:
         return [{"id": s.id, "as_of": fmt.day(s.as_of), "taken_at": fmt.when(s.taken_at),
-                 "taken_by": s.taken_by, "count": fmt.number(s.member_count),
-                 "members": s.member_count}
+                 "taken_by": s.taken_by, "members": s.member_count}
                 for s in service.snapshots(uow, segment_id)]
 
 
@@ -504,9 +503,6 @@ class SegmentView:
 SEGMENT_COLUMNS = [("name", "Name", "名称"), ("description", "Description", "说明"),
                    ("count", "Members at the last snapshot", "最近快照人数"),
                    ("snapshot", "Snapshot of", "快照日期"), ("updated", "Updated", "更新时间")]
-SNAPSHOT_COLUMNS = [("id", "Snapshot", "快照"), ("as_of", "As of", "日期"),
-                    ("count", "Members", "人数"), ("taken_at", "Taken", "生成时间"),
-                    ("taken_by", "By", "操作人")]
 
 
 def _columns(spec: list[tuple[str, str, str]]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ Chromium)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import os
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from nicegui import Client, core, ui
+from nicegui import Client, background_tasks, core, ui
 from nicegui.functions.download import download
 from nicegui.functions.navigate import Navigate
 from nicegui.functions.notify import notify
@@ -103,6 +104,23 @@ def _reset_globals() -> Iterator[None]:
         gc.collect = collect
 
 
+# NiceGUI's loops that live as long as a client does; everything else a page starts is
+# work that ends (an action's handler, the cards it reads again, the insight's read).
+_CLIENT_LOOPS = ("outbox loop",)
+
+
+async def _settle(started: set[asyncio.Task], seconds: float = 10.0) -> None:
+    """Let the pages' work still in flight when a test ends finish before the app stops.
+    A test ends once it has seen what it checks, while the action that showed it may still
+    be reading its cards again; stopping the app cancels that, and a card's refresh
+    cancelled before it began leaves its coroutine never awaited (a RuntimeWarning at some
+    later test's garbage collection). An operator's open page would have finished it."""
+    pending = {task for task in background_tasks.running_tasks - started
+               if not task.get_name().startswith(_CLIENT_LOOPS)}
+    if pending:
+        await asyncio.wait(pending, timeout=seconds)
+
+
 @pytest.fixture
 async def console_app(db: Database, clock: FixedClock, tmp_path: Path,
                       make_uow: Callable[..., UnitOfWork],
@@ -119,7 +137,9 @@ async def console_app(db: Database, clock: FixedClock, tmp_path: Path,
                           keep_dashboard_ready=keep)
             async with core.app.router.lifespan_context(core.app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
+                started = set(background_tasks.running_tasks)
                 yield Console(PatientUser(client), db, clock, make_uow)
+                await _settle(started)
         finally:
             os.environ.pop("NICEGUI_USER_SIMULATION", None)
             ui.navigate = Navigate()

@@ -156,7 +156,7 @@ def load_tier(session: Session, member_id: int) -> Tier:
 
 
 def load_plus(session: Session, member_id: int) -> SubscriptionRead | None:
-    members_queries.get(session, member_id)
+    members_queries.check_exists(session, member_id)
     found = plus_queries.find(session, member_id)
     return None if found is None else SubscriptionRead.of(found, state.services().clock.now())
 

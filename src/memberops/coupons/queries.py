@@ -180,7 +180,7 @@ def member_coupons(session: Session, member_id: int, *, now: datetime,
         raise ValidationFailed(f"status must be one of {', '.join(MEMBER_STATUSES)}",
                                code="invalid_status")
     _check_limit(limit)
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     stmt = select(Coupon, CouponTemplate).join(
         CouponTemplate, CouponTemplate.id == Coupon.template_id).where(
         Coupon.member_id == member_id)

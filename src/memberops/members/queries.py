@@ -204,8 +204,22 @@ def iterate(session: Session, filters: MemberFilter, *, batch: int = 2000,
 def get(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound(f"member {member_id} not found", code="member_not_found")
+        raise _not_found(member_id)
     return member
+
+
+def check_exists(session: Session, member_id: int) -> None:
+    """NotFound unless the member exists: for reads about a member that need nothing of
+    its row. Loading a Member also loads its tags and consents (two more queries); this
+    is one, or none when the session holds the member already."""
+    if session.identity_key(Member, member_id) in session.identity_map:
+        return
+    if session.scalar(select(Member.id).where(Member.id == member_id)) is None:
+        raise _not_found(member_id)
+
+
+def _not_found(member_id: int) -> NotFound:
+    return NotFound(f"member {member_id} not found", code="member_not_found")
 
 
 # How each event reads on a timeline; other domains add theirs with `describe_event`.

@@ -45,7 +45,7 @@ def orders(session: Session, *, member_id: int | None = None, store: str | None 
     """Orders newest first, of one member and/or one store; keyset on the order id."""
     stmt = select(Order)
     if member_id is not None:
-        member_queries.get(session, member_id)  # 404 for an unknown member
+        member_queries.check_exists(session, member_id)  # 404 for an unknown member
         stmt = stmt.where(Order.member_id == member_id)
     if store is not None:
         stmt = stmt.where(Order.store == store)

@@ -55,7 +55,7 @@ def subscription(session: Session, member_id: int) -> PlusSubscription:
     """The member's subscription; 404 member_not_found or plus_not_found."""
     found = find(session, member_id)
     if found is None:
-        member_queries.get(session, member_id)
+        member_queries.check_exists(session, member_id)
         raise NotFound(f"member {member_id} has never had a paid membership",
                        code="plus_not_found")
     return found

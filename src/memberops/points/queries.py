@@ -62,7 +62,7 @@ def summary(session: Session, member_id: int, now: datetime,
             tz: tzinfo = PROGRAMME_TZ) -> dict[str, Any]:
     """`{available, pending, expiring: [{date, points}]}` as the member sees them at `now`:
     expiring is grouped by the last day the points can be used, soonest first."""
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     by_expiry = session.execute(
         select(PointsLot.expires_at, func.sum(PointsLot.remaining))
         .where(PointsLot.member_id == member_id, _usable(now))
@@ -81,7 +81,7 @@ def summary(session: Session, member_id: int, now: datetime,
 def lots(session: Session, member_id: int, *, status: str | None = None, limit: int = 100,
          before_id: int | None = None) -> list[PointsLot]:
     """A member's lots, newest first."""
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     stmt = select(PointsLot).where(PointsLot.member_id == member_id)
     if status is not None:
         stmt = stmt.where(PointsLot.status == status)
@@ -110,7 +110,7 @@ class StatementLine:
 def statement(session: Session, member_id: int, *, limit: int = 100,
               before_entry_id: int | None = None) -> list[StatementLine]:
     """Every movement of the member's available and pending points, newest first."""
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     lines = {name: ledger_queries.statement(session, account, ASSET, limit=limit,
                                             before_entry_id=before_entry_id)
              for name, account in (("available", available_account(member_id)),

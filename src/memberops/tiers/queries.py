@@ -194,7 +194,7 @@ def history(session: Session, member_id: int, *, reason: str | None = None, limi
     if reason is not None and reason not in rules.REASONS:
         raise ValidationFailed(f"reason must be one of {', '.join(rules.REASONS)}",
                                code="invalid_reason")
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     stmt = select(TierChange).where(TierChange.member_id == member_id)
     if reason is not None:
         stmt = stmt.where(TierChange.reason == reason)

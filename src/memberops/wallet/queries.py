@@ -58,7 +58,7 @@ def balances(session: Session, member_id: int) -> tuple[int, int]:
 
 def wallet(session: Session, member_id: int) -> dict[str, int]:
     """`{principal, bonus, total}` in fen (API.md); a 404 for an unknown member."""
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     principal, bonus = balances(session, member_id)
     return {"principal": principal, "bonus": bonus, "total": principal + bonus}
 
@@ -93,7 +93,7 @@ def _page(stmt: Any, column: Any, limit: int, before_id: int | None) -> Any:
 def recharges(session: Session, member_id: int, *, limit: int = 50,
               before_id: int | None = None) -> list[Recharge]:
     """A member's recharges, newest first."""
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     stmt = select(Recharge).where(Recharge.member_id == member_id)
     return list(session.execute(_page(stmt, Recharge.id, limit, before_id)).scalars())
 
@@ -101,7 +101,7 @@ def recharges(session: Session, member_id: int, *, limit: int = 50,
 def payments(session: Session, member_id: int, *, limit: int = 50,
              before_id: int | None = None) -> list[WalletPayment]:
     """A member's wallet payments, newest first."""
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     stmt = select(WalletPayment).where(WalletPayment.member_id == member_id)
     return list(session.execute(_page(stmt, WalletPayment.id, limit, before_id)).scalars())
 
@@ -251,7 +251,7 @@ def _after(session: Session, address: str, lines: Sequence[ledger_queries.Statem
 def statement(session: Session, member_id: int, *, limit: int = 100,
               before_entry_id: int | None = None) -> list[StatementLine]:
     """The wallet's movements, newest first: principal and bonus side by side."""
-    member_queries.get(session, member_id)
+    member_queries.check_exists(session, member_id)
     limit = max(1, min(limit, MAX_LIMIT))
     addresses = (rules.principal_account(member_id), rules.bonus_account(member_id))
     fetched = [ledger_queries.statement(session, a, rules.ASSET, limit=limit,

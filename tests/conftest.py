@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from memberops import migrate
@@ -31,6 +32,23 @@ if ON_POSTGRES and "+psycopg" not in PG_URL:
     PG_URL = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
 
 ADMIN = Actor(kind="operator", id="1", name="test-admin", role="admin")
+
+
+@contextmanager
+def read_queries(db: Database) -> Iterator[list[str]]:
+    """The queries (SELECT, WITH) sent on `db`'s read engine while inside; not SQLite's
+    BEGIN."""
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            sent.append(statement)
+
+    event.listen(db.read_engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(db.read_engine, "before_cursor_execute", seen)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,33 +3,14 @@ most, not the three that loading the member with its tags and consents takes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from memberops.db import Database
 from memberops.errors import NotFound
 from memberops.members import queries as member_queries
 from memberops.points import queries as points_queries
 from tests import wallet_helpers
-
-
-@contextmanager
-def counted(db: Database) -> Iterator[list[str]]:
-    """The queries sent on `db`'s read engine while inside (not SQLite's BEGIN)."""
-    sent: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append(statement)
-
-    event.listen(db.read_engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        event.remove(db.read_engine, "before_cursor_execute", seen)
+from tests.conftest import read_queries
 
 
 def test_an_unknown_member_is_not_found(db: Database, make_uow) -> None:
@@ -46,7 +27,7 @@ def test_an_unknown_member_is_not_found(db: Database, make_uow) -> None:
 def test_the_check_is_one_query_and_none_for_a_member_already_read(db: Database,
                                                                    make_uow) -> None:
     member_id = wallet_helpers.new_member(make_uow, tags=["vip"])
-    with db.session(readonly=True) as session, counted(db) as sent:
+    with db.session(readonly=True) as session, read_queries(db) as sent:
         member_queries.check_exists(session, member_id)
         assert len(sent) == 1
         member = member_queries.get(session, member_id)  # with its tags and consents

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import event
 
 from memberops.errors import ValidationFailed
 from memberops.tiers import service as tiers_service
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, read_queries
 from tests.tiers_helpers import (
     floor,
     ladder_data,
@@ -100,18 +99,8 @@ def test_the_statements_do_not_grow_with_the_members(make_uow, db) -> None:
     def statements_for(members: int, start: int) -> int:
         for n in range(start, start + members):
             spend(make_uow, new_member(make_uow, n), 100 * n, f"o-{n}")
-        seen: list[str] = []
-
-        def count(conn, cursor, statement, *args) -> None:
-            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-                seen.append(statement)
-
-        engine = db.read_engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with read_queries(db) as seen:
             what_if(make_uow, ladder_data())
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         return len(seen)
 
     assert statements_for(3, 1) == statements_for(40, 100) <= 2

@@ -250,6 +250,15 @@ def pg_cpu_lines(what: str, pg: dict[str, Any], service: dict[str, Any]) -> list
         f"on this machine.", ""]
 
 
+def pg_workers(target: Callable[..., None], per_worker: list[tuple[Any, ...]],
+               seconds: float) -> dict[str, float]:
+    """`run_processes` against PostgreSQL for `seconds`: throughput and latencies, with the
+    CPU each operation cost the server and the workers (CpuWindow)."""
+    window = CpuWindow(seconds - 1)
+    measured = summary(run_processes(target, per_worker, on_start=window.start), seconds)
+    return measured | window.per_operation(measured["tps"])
+
+
 def pgbench(url: str, seconds: int, clients: int) -> dict[str, float]:
     """pgbench -c clients on a database of its own on the same server, with the CPU each
     transaction cost the server and pgbench (CpuWindow)."""

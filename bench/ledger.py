@@ -31,7 +31,6 @@ from baselines import (
     DEFAULT_PG,
     RESULTS,
     WORK,
-    CpuWindow,
     Request,
     fresh_pg,
     fresh_sqlite,
@@ -40,9 +39,9 @@ from baselines import (
     machine,
     machine_line,
     pg_cpu_lines,
+    pg_workers,
     pgbench,
     profile_top,
-    run_processes,
     same_statements_raw,
     sqlite_tpcb,
     summary,
@@ -171,11 +170,9 @@ def main() -> None:
     pg_db, pg_ids = prepare(pg_url, 2_000)
     pg_db.dispose()
     print(f"PostgreSQL: wallet payments, {args.workers} worker processes …", flush=True)
-    window = CpuWindow(args.seconds - 1)
-    pg_service = summary(run_processes(
+    pg_service = pg_workers(
         _pay_worker, [(pg_url, pg_ids, args.seconds, f"p{w}") for w in range(args.workers)],
-        on_start=window.start), args.seconds)
-    pg_service |= window.per_operation(pg_service["tps"])
+        args.seconds)
     results["postgresql"] = {"pgbench": bench_pgbench, "service_payment": pg_service,
                              "workers": args.workers,
                              "ratio": round(pg_service["tps"] / bench_pgbench["tps"], 3)}

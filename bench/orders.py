@@ -32,7 +32,6 @@ from baselines import (
     DEFAULT_PG,
     RESULTS,
     WORK,
-    CpuWindow,
     Request,
     fresh_pg,
     fresh_sqlite,
@@ -41,9 +40,9 @@ from baselines import (
     machine,
     machine_line,
     pg_cpu_lines,
+    pg_workers,
     pgbench,
     profile_top,
-    run_processes,
     same_statements_raw,
     sqlite_tpcb,
     summary,
@@ -206,12 +205,10 @@ def main() -> None:
         pg_db, pg_members = prepare(pg_url, 1_600, 30)
         pg_db.dispose()
         print(f"PostgreSQL: orders, {args.workers} worker processes …", flush=True)
-        window = CpuWindow(args.seconds - 1)
-        pg_service = summary(run_processes(
+        pg_service = pg_workers(
             _order_worker, [(pg_url, part, args.seconds, f"p{w}")
                             for w, part in enumerate(split(pg_members, args.workers))],
-            on_start=window.start), args.seconds)
-        pg_service |= window.per_operation(pg_service["tps"])
+            args.seconds)
         results["postgresql"] = {"pgbench": bench_pgbench, "service_order": pg_service,
                                  "workers": args.workers,
                                  "ratio": round(pg_service["tps"] / bench_pgbench["tps"], 3)}

@@ -83,17 +83,13 @@ def test_the_adbc_reader_gives_the_same_frame(db, database_url, tmp_path) -> Non
                  + [{"birthday": date(1990, 5, 17), "city": "杭州", "referrer_id": 1}])
     columns = ["id", "joined_at", "birthday", "city", "referrer_id", "tier"]
     ours = frames.load(database_url, {"members": columns})["members"]
-    # when another process (one that never writes the store) reads it over ADBC — never
-    # in this one: two SQLite libraries in one process break each other's file locks
-    script = textwrap.dedent(f"""
-        import sys
-        from memberops.analytics import frames
-        frames.use_adbc_for_sqlite()
+    # when another process (one that never writes the store) reads it over ADBC
+    script = _adbc_script(f"""
         frame = frames.load({database_url!r}, {{"members": {columns!r}}})["members"]
         frame.write_ipc(sys.argv[1])
     """)
     out = tmp_path / "members.arrow"
-    subprocess.run([sys.executable, "-c", script, str(out)], check=True, timeout=120)
+    subprocess.run([*script, str(out)], check=True, timeout=120)
     # then both readers agree, value for value and type for type
     theirs = pl.read_ipc(out)
     assert theirs.schema == ours.schema
